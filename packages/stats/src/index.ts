@@ -1,1 +1,5 @@
+// --- sketches, counters, distributions, divergences, PRNG ---
+
+// --- sequential tests (anytime-valid e-processes) ---
+
 export {};
