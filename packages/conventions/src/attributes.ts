@@ -38,6 +38,8 @@ export const ATTR_TOXICITY = 'agent_canary.toxicity';
 export const ATTR_EVAL_PREFIX = 'agent_canary.eval.';
 /** Length of the final answer in characters (turn span); content itself is not captured. */
 export const ATTR_OUTPUT_LENGTH = 'agent_canary.output.length';
+/** Topic of the request from a pluggable classifier run in the app (turn span). */
+export const ATTR_TOPIC = 'agent_canary.topic';
 /** Kind of user feedback on a finished turn (feedback span). */
 export const ATTR_FEEDBACK_KIND = 'agent_canary.feedback.kind';
 /** Name of the span that carries user feedback; it links to the turn it rates. */

@@ -111,6 +111,8 @@ export interface AgentSpanFacts {
   readonly toxicity?: number;
   /** Evaluator scores by evaluator name. */
   readonly scores?: Readonly<Record<string, number>>;
+  /** Topic label recorded by the app's classifier. */
+  readonly topic?: string;
   readonly feedbackKind?: FeedbackKind;
   readonly promptHash?: string;
 }
