@@ -21,7 +21,7 @@ const ALLOWED: Record<string, readonly string[]> = {
 /** Provider packages (`routing-<provider>`) sit beside `routing` and may use it. */
 const PROVIDER_ALLOWED = ['conventions', 'controller', 'routing'];
 /** Top-level packages may use everything below them, but nothing depends on `cli`. */
-const TOP_LEVEL = new Set(['cli', 'server', 'report']);
+const TOP_LEVEL = new Set(['cli', 'server', 'report', 'simulate']);
 
 function allowedFor(name: string, all: readonly string[]): readonly string[] {
   if (name in ALLOWED) return ALLOWED[name] ?? [];

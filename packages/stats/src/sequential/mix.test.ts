@@ -1,0 +1,138 @@
+import { describe, expect, it } from 'vitest';
+import { logBeta } from '../special.js';
+import { betaBinomialLabelLogEValue, dirichletMultinomialLogEValue } from './categorical.js';
+import { mixTest, multinomialDriftTest, normalMixtureHalfWidth } from './mix.js';
+
+function binomialPmf(n: number, k: number, p: number): number {
+  let logChoose = 0;
+  for (let i = 1; i <= k; i += 1) logChoose += Math.log((n - k + i) / i);
+  return Math.exp(logChoose + k * Math.log(p) + (n - k) * Math.log(1 - p));
+}
+
+describe('beta-binomial label e-value (T-MIX factor)', () => {
+  it('matches hand computation', () => {
+    // a = b = 1: E(1 of 1) = B(2,1)/B(1,1)/0.5 = 1; E(2 of 2) = B(3,1)/0.25 = 4/3.
+    expect(betaBinomialLabelLogEValue(1, 1, 0.5, 2)).toBeCloseTo(0, 12);
+    expect(Math.exp(betaBinomialLabelLogEValue(2, 2, 0.5, 2))).toBeCloseTo(4 / 3, 12);
+    expect(betaBinomialLabelLogEValue(0, 0, 0.3, 2)).toBe(0);
+  });
+
+  it('has expectation 1 under H0', () => {
+    for (const rho0 of [0.5, 0.1]) {
+      let expectation = 0;
+      for (let k = 0; k <= 50; k += 1) {
+        expectation += binomialPmf(50, k, rho0) * Math.exp(betaBinomialLabelLogEValue(k, 50, rho0, 2));
+      }
+      expect(expectation).toBeCloseTo(1, 10);
+    }
+  });
+});
+
+describe('mixTest', () => {
+  const baseline = { search: 1200, db: 750, code: 450, email: 300, calendar: 300 };
+
+  it('multiplies per-category factors and reports shares', () => {
+    const result = mixTest({
+      epochs: [{ rho0: 0.5, canary: { search: 2, db: 0 }, control: { search: 0, db: 1 } }],
+      alpha: 0.05,
+    });
+    // search: 2 of 2 canary → 4/3; db: 0 of 1 → 1.
+    expect(result.eValue).toBeCloseTo(4 / 3, 12);
+    expect(result.categories[0]?.key).toBe('search');
+    expect(result.categories[0]?.canaryShare).toBe(1);
+    expect(result.totalVariation).toBe(1);
+  });
+
+  it('rejects a shifted tool mix and not an equal one', () => {
+    // statistics.md §6 E5: search .40 → .30, db .25 → .35. Unchanged categories each cost
+    // their mixture's penalty, so it takes a few thousand requests per arm.
+    const shifted = { search: 900, db: 1050, code: 450, email: 300, calendar: 300 };
+    const moved = mixTest({ epochs: [{ rho0: 0.5, canary: shifted, control: baseline }], alpha: 0.0005 });
+    expect(moved.reject).toBe(true);
+    expect(moved.totalVariation).toBeCloseTo(0.1, 12);
+    expect(['search', 'db']).toContain(moved.categories[0]?.key);
+    const same = mixTest({ epochs: [{ rho0: 0.5, canary: baseline, control: baseline }], alpha: 0.0005 });
+    expect(same.reject).toBe(false);
+    expect(same.eValue).toBeLessThan(1);
+  });
+
+  it('lumps categories below minShare of the reference into other', () => {
+    const result = mixTest({
+      epochs: [{ rho0: 0.5, canary: { search: 50, rare1: 1 }, control: { search: 50, rare2: 1, other: 1 } }],
+      alpha: 0.01,
+      reference: { search: 990, rare1: 5, rare2: 5 },
+    });
+    expect(result.lumped).toEqual(['rare1', 'rare2']);
+    const other = result.categories.find((category) => category.key === 'other');
+    expect(other).toMatchObject({ canary: 1, control: 2 });
+  });
+
+  it('keeps epochs apart: a product of per-epoch mixtures', () => {
+    const epochs = [
+      { rho0: 0.5, canary: { a: 3 }, control: { a: 1 } },
+      { rho0: 0.2, canary: { a: 4 }, control: { a: 2 } },
+    ];
+    const expected = betaBinomialLabelLogEValue(3, 4, 0.5, 2) + betaBinomialLabelLogEValue(4, 6, 0.2, 2);
+    expect(mixTest({ epochs, alpha: 0.01 }).logEValue).toBeCloseTo(expected, 12);
+  });
+});
+
+describe('multinomialDriftTest', () => {
+  it('matches the closed form and has expectation 1 under H0', () => {
+    // One draw of a under π0 = (½, ½): B(51, 50)/B(50, 50)/½ = (50/100)·2 = 1.
+    expect(dirichletMultinomialLogEValue([1, 0], [0.5, 0.5], 100)).toBeCloseTo(0, 12);
+    expect(dirichletMultinomialLogEValue([2, 0], [0.5, 0.5], 2)).toBeCloseTo(
+      logBeta(3, 1) - logBeta(1, 1) + 2 * Math.log(2),
+      12,
+    );
+    const shares = [0.6, 0.3, 0.1];
+    const n = 8;
+    let expectation = 0;
+    for (let a = 0; a <= n; a += 1) {
+      for (let b = 0; a + b <= n; b += 1) {
+        const c = n - a - b;
+        let logCoefficient = 0;
+        for (let i = 1; i <= n; i += 1) logCoefficient += Math.log(i);
+        for (const k of [a, b, c]) for (let i = 1; i <= k; i += 1) logCoefficient -= Math.log(i);
+        const probability = Math.exp(logCoefficient + a * Math.log(0.6) + b * Math.log(0.3) + c * Math.log(0.1));
+        expectation += probability * Math.exp(dirichletMultinomialLogEValue([a, b, c], shares, 50));
+      }
+    }
+    expect(expectation).toBeCloseTo(1, 10);
+  });
+
+  it('alarms on a material drift and only rejects on a negligible one', () => {
+    const baseline = { a: 0.5, b: 0.3, c: 0.2 };
+    const material = multinomialDriftTest({ counts: { a: 350, b: 350, c: 300 }, baseline, alpha: 0.001 });
+    expect(material.reject).toBe(true);
+    expect(material.tvLower).toBeGreaterThan(0.05);
+    expect(material.alarm).toBe(true);
+    expect(material.totalVariation).toBeCloseTo(0.15, 12);
+    expect(material.populationStabilityIndex).toBeGreaterThan(0.05);
+    const negligible = multinomialDriftTest({ counts: { a: 51_000, b: 29_000, c: 20_000 }, baseline, alpha: 0.001 });
+    expect(negligible.reject).toBe(true);
+    expect(negligible.alarm).toBe(false);
+    const none = multinomialDriftTest({ counts: { a: 500, b: 300, c: 200 }, baseline, alpha: 0.001 });
+    expect(none.reject).toBe(false);
+    expect(none.eValue).toBeLessThan(1);
+  });
+
+  it('floors categories missing from the baseline instead of returning infinite evidence', () => {
+    const result = multinomialDriftTest({ counts: { a: 10, new: 1 }, baseline: { a: 1 }, alpha: 0.01 });
+    expect(Number.isFinite(result.logEValue)).toBe(true);
+    expect(result.categories.find((category) => category.key === 'new')?.baselineShare).toBeCloseTo(0.001 / 1.001, 12);
+  });
+
+  it('shrinks the confidence-sequence half-width like √(log t / t)', () => {
+    const at100 = normalMixtureHalfWidth(100, 0.01, 1000);
+    const at10k = normalMixtureHalfWidth(10_000, 0.01, 1000);
+    expect(at100).toBeGreaterThan(at10k * 5);
+    expect(at10k).toBeLessThan(0.03);
+    expect(normalMixtureHalfWidth(0, 0.01, 1000)).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('rejects invalid options', () => {
+    expect(() => multinomialDriftTest({ counts: { a: -1 }, baseline: { a: 1 }, alpha: 0.01 })).toThrow(/counts\.a/);
+    expect(() => multinomialDriftTest({ counts: { a: 1 }, baseline: { a: 0 }, alpha: 0.01 })).toThrow(/baseline/);
+  });
+});

@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { StatsInputError } from './errors.js';
+import { RANK_SIDE, rankScoreLogEValue, rankScores, rankScoreTest } from './rank-score.js';
+
+const twoBuckets = [
+  { upper: 1, count: 1 },
+  { upper: 2, count: 1 },
+];
+
+describe('rankScoreTest', () => {
+  it('equals the hand-computed wealth on a two-bucket reference', () => {
+    // u = (0.25, 0.75), w = (−0.5, 0.5); c = 0.4 at ρ0 = 0.5 gives λ = 0.8.
+    // Canary in the high bucket: 1 + 0.8·0.5·0.5 = 1.2; control in the low one: 1 − 0.8·(−0.5)·0.5 = 1.2.
+    const epochs = [{ rho0: 0.5, canary: [0, 1], control: [1, 0] }];
+    const greater = rankScoreTest({ reference: twoBuckets, epochs, alpha: 0.05, grid: [0.4] });
+    expect(greater.eValue).toBeCloseTo(1.44, 12);
+    const twoSided = rankScoreTest({ reference: twoBuckets, epochs, alpha: 0.05, grid: [0.4], side: 'two-sided' });
+    expect(twoSided.eValue).toBeCloseTo((1.44 + 0.8 * 0.8) / 2, 12);
+    const less = rankScoreTest({ reference: twoBuckets, epochs, alpha: 0.05, grid: [0.4], side: RANK_SIDE.less });
+    expect(less.eValue).toBeCloseTo(0.64, 12);
+    expect(greater.superiority).toBe(1);
+    expect(greater.canaryMeanScore).toBe(0.75);
+    expect(greater.controlMeanScore).toBe(0.25);
+  });
+
+  it('is a martingale: averaging over all label assignments of fixed outcomes gives 1', () => {
+    const reference = [3, 0, 5, 2, 7, 1].map((count, b) => ({ upper: b + 1, count }));
+    const scores = rankScores(reference);
+    const outcomes = [0, 2, 5, 3, 4, 4, 1, 2, 0, 5]; // bucket of each observation
+    for (const side of Object.values(RANK_SIDE)) {
+      for (const rho0 of [0.5, 0.2]) {
+        let expectation = 0;
+        for (let mask = 0; mask < 1 << outcomes.length; mask += 1) {
+          const canary = new Array<number>(6).fill(0);
+          const control = new Array<number>(6).fill(0);
+          let probability = 1;
+          outcomes.forEach((bucket, i) => {
+            const isCanary = (mask >> i) & 1;
+            if (isCanary) canary[bucket] = (canary[bucket] ?? 0) + 1;
+            else control[bucket] = (control[bucket] ?? 0) + 1;
+            probability *= isCanary ? rho0 : 1 - rho0;
+          });
+          expectation += probability * Math.exp(rankScoreLogEValue(scores, [{ rho0, canary, control }], side));
+        }
+        expect(expectation).toBeCloseTo(1, 10);
+      }
+    }
+  });
+
+  it('rejects a clear shift and ignores identical arms', () => {
+    const reference = Array.from({ length: 20 }, (_, b) => ({ upper: b + 1, count: 10 }));
+    const low = Array.from({ length: 20 }, (_, b) => (b < 10 ? 20 : 0));
+    const high = Array.from({ length: 20 }, (_, b) => (b >= 10 ? 20 : 0));
+    const shifted = rankScoreTest({ reference, epochs: [{ rho0: 0.5, canary: high, control: low }], alpha: 0.01 });
+    expect(shifted.reject).toBe(true);
+    expect(shifted.superiority).toBe(1);
+    const same = rankScoreTest({ reference, epochs: [{ rho0: 0.5, canary: high, control: high }], alpha: 0.01 });
+    expect(same.eValue).toBeLessThan(1);
+    expect(same.superiority).toBe(0.5);
+    // The wrong direction gives no evidence for 'greater' but does for 'two-sided'.
+    const faster = { reference, epochs: [{ rho0: 0.5, canary: low, control: high }], alpha: 0.01 };
+    expect(rankScoreTest(faster).reject).toBe(false);
+    expect(rankScoreTest({ ...faster, side: 'two-sided' }).reject).toBe(true);
+  });
+
+  it('is order-free: splitting counts into epochs of the same ρ0 changes nothing', () => {
+    const reference = [4, 6, 8, 2].map((count, b) => ({ upper: b + 1, count }));
+    const whole = rankScoreTest({
+      reference,
+      epochs: [{ rho0: 0.3, canary: [1, 2, 5, 6], control: [9, 8, 4, 1] }],
+      alpha: 0.01,
+    });
+    const parts = rankScoreTest({
+      reference,
+      epochs: [
+        { rho0: 0.3, canary: [1, 0, 2, 6], control: [4, 8, 0, 1] },
+        { rho0: 0.3, canary: [0, 2, 3, 0], control: [5, 0, 4, 0] },
+      ],
+      alpha: 0.01,
+    });
+    expect(parts.logEValue).toBeCloseTo(whole.logEValue, 12);
+  });
+
+  it('validates alignment and options', () => {
+    const epochs = [{ rho0: 0.5, canary: [1], control: [1, 0] }];
+    expect(() => rankScoreTest({ reference: twoBuckets, epochs, alpha: 0.01 })).toThrow(StatsInputError);
+    expect(() => rankScoreTest({ reference: twoBuckets, epochs, alpha: 0.01 })).toThrow(/epochs\[0\]\.canary/);
+    const unsorted = [
+      { upper: 2, count: 1 },
+      { upper: 1, count: 1 },
+    ];
+    expect(() => rankScoreTest({ reference: unsorted, epochs: [], alpha: 0.01 })).toThrow(/reference\[1\]\.upper/);
+    expect(() => rankScoreTest({ reference: twoBuckets, epochs: [], alpha: 0.01, grid: [1] })).toThrow(/grid\[0\]/);
+  });
+});

@@ -1,0 +1,244 @@
+/**
+ * Rank-score bet (T-LAT body, T-DIST): anytime-valid test that the canary's values
+ * are stochastically larger (or smaller, or either) than control's, from bucket counts.
+ *
+ * Each observation is scored w = 2u − 1 ∈ (−1, 1), with u its mid-CDF under a reference
+ * distribution frozen before the test (the stable release's sketch at warm-up). The
+ * score never looks at the arm label, so for each fixed bet size λ the wealth
+ * Π(1 + λ·w·(1{canary} − ρ0)) is a nonnegative martingale under H0 (routing is a coin
+ * of bias ρ0 whatever the outcome). The wealth is a product, hence it depends only on
+ * how many canary and control observations fell in each bucket.
+ */
+
+import { logMeanExp, xlog1py } from '../special.js';
+import { type BucketCounts, midCdf, validateAlignedCounts, validateBucketCounts } from './buckets.js';
+import { requireOpenUnit, StatsInputError } from './errors.js';
+
+/** Alternatives of a rank-score test. */
+export const RANK_SIDE = {
+  /** The canary's values are larger (latency, length growing). */
+  greater: 'greater',
+  /** The canary's values are smaller (similarity, scores dropping). */
+  less: 'less',
+  /** Either direction (drift in length). */
+  twoSided: 'two-sided',
+} as const;
+export type RankSide = (typeof RANK_SIDE)[keyof typeof RANK_SIDE];
+
+/** Canary and control bucket counts observed while the canary share ρ0 stayed constant. */
+export interface BucketEpoch {
+  /** Canary share of canary ∪ control traffic in this epoch, in (0, 1). */
+  readonly rho0: number;
+  /** Canary observations per reference bucket (same length and order as the reference). */
+  readonly canary: readonly number[];
+  /** Control observations per reference bucket. */
+  readonly control: readonly number[];
+}
+
+/** Options of {@link rankScoreTest}. */
+export interface RankScoreTestOptions {
+  /**
+   * Reference distribution frozen before the epochs' counts started (e.g. stable
+   * traffic during warm-up), over the bucket edges the epochs use. Its buckets may hold
+   * zero counts (edges seen only later).
+   */
+  readonly reference: BucketCounts;
+  /** Counts per ρ0 epoch since the reference was frozen. */
+  readonly epochs: readonly BucketEpoch[];
+  /** Type-I error over the test's whole life, in (0, 1). */
+  readonly alpha: number;
+  /** @default 'greater' */
+  readonly side?: RankSide;
+  /**
+   * Bet sizes c in (0, 1); λ = c / max(ρ0, 1 − ρ0). Two-sided tests bet ±c.
+   * @default [0.025, 0.05, 0.1, 0.2, 0.4, 0.8]
+   */
+  readonly grid?: readonly number[];
+}
+
+/** Resolved options of {@link rankScoreTest}. */
+export interface RankScoreTestConfig {
+  readonly reference: BucketCounts;
+  readonly epochs: readonly BucketEpoch[];
+  readonly alpha: number;
+  readonly side: RankSide;
+  readonly grid: readonly number[];
+}
+
+/** Defaults of {@link RankScoreTestOptions}. */
+export const RANK_SCORE_TEST_DEFAULTS = Object.freeze({
+  side: RANK_SIDE.greater as RankSide,
+  grid: Object.freeze([0.025, 0.05, 0.1, 0.2, 0.4, 0.8]) as readonly number[],
+});
+
+/** Result of {@link rankScoreTest}. */
+export interface RankScoreTestResult {
+  /** Average wealth of the bet components (6 one-sided, 12 two-sided). */
+  readonly eValue: number;
+  readonly logEValue: number;
+  /** Rejection boundary 1/alpha. */
+  readonly boundary: number;
+  readonly alpha: number;
+  readonly side: RankSide;
+  /** E ≥ 1/alpha: the canary's distribution differs from control's in the tested direction. */
+  readonly reject: boolean;
+  /** min(1, 1/E) at this look (the anytime p-value is its running minimum). */
+  readonly pValue: number;
+  readonly canaryCount: number;
+  readonly controlCount: number;
+  /** Mean reference mid-CDF of canary observations (0.5 = like the reference); `NaN` without data. */
+  readonly canaryMeanScore: number;
+  /** Mean reference mid-CDF of control observations. */
+  readonly controlMeanScore: number;
+  /**
+   * P(canary > control) + ½·P(tie) at bucket resolution (common-language effect size;
+   * 0.5 = no difference), pooled over epochs; `NaN` if an arm is empty.
+   */
+  readonly superiority: number;
+}
+
+/**
+ * Resolves and validates {@link RankScoreTestOptions}.
+ *
+ * @throws StatsInputError naming the offending field.
+ */
+export function resolveRankScoreTestConfig(options: RankScoreTestOptions): RankScoreTestConfig {
+  validateBucketCounts(options.reference, 'reference');
+  validateBucketEpochs(options.epochs, options.reference.length);
+  requireOpenUnit(options.alpha, 'alpha');
+  const side = options.side ?? RANK_SCORE_TEST_DEFAULTS.side;
+  if (!Object.values(RANK_SIDE).includes(side)) {
+    throw new StatsInputError({
+      path: 'side',
+      expected: `one of ${Object.values(RANK_SIDE).join(', ')}`,
+      received: side,
+    });
+  }
+  const grid = options.grid ?? RANK_SCORE_TEST_DEFAULTS.grid;
+  if (!Array.isArray(grid) || grid.length === 0) {
+    throw new StatsInputError({ path: 'grid', expected: 'a non-empty array of numbers in (0, 1)', received: grid });
+  }
+  grid.forEach((c, index) => {
+    requireOpenUnit(c, `grid[${index}]`);
+  });
+  return { reference: options.reference, epochs: options.epochs, alpha: options.alpha, side, grid };
+}
+
+/** Validates epochs of bucket counts aligned with `size` reference buckets. */
+export function validateBucketEpochs(epochs: readonly BucketEpoch[], size: number): void {
+  if (!Array.isArray(epochs)) {
+    throw new StatsInputError({ path: 'epochs', expected: 'an array of epochs', received: epochs });
+  }
+  epochs.forEach((epoch, index) => {
+    requireOpenUnit(epoch.rho0, `epochs[${index}].rho0`);
+    validateAlignedCounts(epoch.canary, size, `epochs[${index}].canary`);
+    validateAlignedCounts(epoch.control, size, `epochs[${index}].control`);
+  });
+}
+
+/**
+ * ln E of the rank-score bet for validated inputs and precomputed per-bucket scores
+ * w_b = 2u_b − 1: the cheap path for simulations.
+ */
+export function rankScoreLogEValue(
+  scores: readonly number[],
+  epochs: readonly BucketEpoch[],
+  side: RankSide = RANK_SCORE_TEST_DEFAULTS.side,
+  grid: readonly number[] = RANK_SCORE_TEST_DEFAULTS.grid,
+): number {
+  const signs = side === RANK_SIDE.twoSided ? [1, -1] : side === RANK_SIDE.less ? [-1] : [1];
+  const logs: number[] = [];
+  for (const sign of signs) {
+    for (const c of grid) {
+      let logWealth = 0;
+      for (const epoch of epochs) {
+        const lambda = (sign * c) / Math.max(epoch.rho0, 1 - epoch.rho0);
+        const canaryFactor = lambda * (1 - epoch.rho0);
+        const controlFactor = -lambda * epoch.rho0;
+        for (let b = 0; b < scores.length; b += 1) {
+          const canary = epoch.canary[b] ?? 0;
+          const control = epoch.control[b] ?? 0;
+          if (canary === 0 && control === 0) continue;
+          const w = scores[b] ?? 0;
+          logWealth += xlog1py(canary, canaryFactor * w) + xlog1py(control, controlFactor * w);
+        }
+      }
+      logs.push(logWealth);
+    }
+  }
+  return logMeanExp(logs);
+}
+
+/** Per-bucket bet scores w_b = 2u_b − 1 from the reference's mid-CDF. */
+export function rankScores(reference: BucketCounts): number[] {
+  return midCdf(reference).map((u) => 2 * u - 1);
+}
+
+/**
+ * Rank-score test (statistics.md §3.2 body, §3.4 T-DIST): anytime-valid test that the
+ * canary's values are larger / smaller / different than control's, from counts over
+ * fixed buckets.
+ *
+ * Assumes random routing at each epoch's ρ0 and a reference frozen before the counted
+ * observations (its choice affects power only, never validity). One-sided tests
+ * average 6 bets, two-sided ones 12. Reject means: the canary's distribution is shifted
+ * in the tested direction relative to control's (a stochastic-order alternative; it
+ * reacts to shifts of the body, and only weakly to tail-only changes — use
+ * {@link latencyTest} for those).
+ *
+ * @throws StatsInputError on invalid options.
+ */
+export function rankScoreTest(options: RankScoreTestOptions): RankScoreTestResult {
+  const { reference, epochs, alpha, side, grid } = resolveRankScoreTestConfig(options);
+  const scores = rankScores(reference);
+  const logEValue = rankScoreLogEValue(scores, epochs, side, grid);
+  const boundary = 1 / alpha;
+  const summary = summarise(scores, epochs, reference.length);
+  return {
+    eValue: Math.exp(logEValue),
+    logEValue,
+    boundary,
+    alpha,
+    side,
+    reject: logEValue >= Math.log(boundary),
+    pValue: Math.min(1, Math.exp(-logEValue)),
+    ...summary,
+  };
+}
+
+function summarise(
+  scores: readonly number[],
+  epochs: readonly BucketEpoch[],
+  size: number,
+): Pick<RankScoreTestResult, 'canaryCount' | 'controlCount' | 'canaryMeanScore' | 'controlMeanScore' | 'superiority'> {
+  const canary = new Array<number>(size).fill(0);
+  const control = new Array<number>(size).fill(0);
+  for (const epoch of epochs) {
+    for (let b = 0; b < size; b += 1) {
+      canary[b] = (canary[b] ?? 0) + (epoch.canary[b] ?? 0);
+      control[b] = (control[b] ?? 0) + (epoch.control[b] ?? 0);
+    }
+  }
+  const canaryCount = canary.reduce((sum, count) => sum + count, 0);
+  const controlCount = control.reduce((sum, count) => sum + count, 0);
+  let canaryScore = 0;
+  let controlScore = 0;
+  let wins = 0;
+  let controlBelow = 0;
+  for (let b = 0; b < size; b += 1) {
+    const u = ((scores[b] ?? 0) + 1) / 2;
+    const canaryHere = canary[b] ?? 0;
+    const controlHere = control[b] ?? 0;
+    canaryScore += canaryHere * u;
+    controlScore += controlHere * u;
+    wins += canaryHere * (controlBelow + controlHere / 2);
+    controlBelow += controlHere;
+  }
+  return {
+    canaryCount,
+    controlCount,
+    canaryMeanScore: canaryCount > 0 ? canaryScore / canaryCount : Number.NaN,
+    controlMeanScore: controlCount > 0 ? controlScore / controlCount : Number.NaN,
+    superiority: canaryCount > 0 && controlCount > 0 ? wins / (canaryCount * controlCount) : Number.NaN,
+  };
+}
