@@ -1,0 +1,330 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { gateResult } from '../testing-fixtures/gate.js';
+import { type RolloutConfig, resolveRolloutConfig } from './config.js';
+import { initialRolloutState, reduce } from './reducer.js';
+import type { RolloutEffect, RolloutEvent, RolloutState } from './state.js';
+
+const MIN = 60_000;
+const T0 = 1_700_000_000_000;
+
+function config(overrides: Partial<Parameters<typeof resolveRolloutConfig>[0]> = {}): RolloutConfig {
+  return resolveRolloutConfig({ flagKey: 'agent', canaryRelease: 'v2', stableRelease: 'v1', ...overrides }, {});
+}
+
+function started(cfg: RolloutConfig): RolloutState {
+  return reduce(initialRolloutState('r1', T0), { type: 'start', atMillis: T0 }, cfg).state;
+}
+
+function run(cfg: RolloutConfig, state: RolloutState, events: readonly RolloutEvent[]) {
+  const effects: RolloutEffect[] = [];
+  const transitions = [];
+  let current = state;
+  for (const event of events) {
+    const result = reduce(current, event, cfg);
+    current = result.state;
+    effects.push(...result.effects);
+    if (result.transition) transitions.push(result.transition);
+  }
+  return { state: current, effects, transitions };
+}
+
+const tick = (atMillis: number, overrides: Parameters<typeof gateResult>[0] = {}): RolloutEvent => ({
+  type: 'tick',
+  atMillis,
+  gate: gateResult(overrides),
+});
+const alerts = (effects: readonly RolloutEffect[]) =>
+  effects.flatMap((e) => (e.type === 'notify' && e.notification.kind === 'alert' ? [e.notification.alert] : []));
+const splits = (effects: readonly RolloutEffect[]) =>
+  effects.flatMap((e) => (e.type === 'applySplit' ? [[e.canaryBasisPoints, e.controlBasisPoints]] : []));
+
+describe('reduce', () => {
+  it('start routes the first step to canary with an equally sized control', () => {
+    const cfg = config();
+    const result = reduce(initialRolloutState('r1', T0), { type: 'start', atMillis: T0 }, cfg);
+    expect(result.state.phase).toBe('canary');
+    expect(splits(result.effects)).toEqual([[500, 500]]);
+    expect(result.transition).toMatchObject({ from: 'draft', to: 'canary@5%', trigger: 'start' });
+  });
+
+  it('advances only when the gate passes, the step time and the step sample are reached', () => {
+    const cfg = config();
+    const s0 = started(cfg);
+    // Passing, but before 15 minutes: hold.
+    expect(reduce(s0, tick(T0 + 14 * MIN), cfg).state.stepIndex).toBe(0);
+    // Time reached but too few canary requests: hold and alert.
+    const few = reduce(s0, tick(T0 + 15 * MIN, { requests: { canary: 99 } }), cfg);
+    expect(few.state.stepIndex).toBe(0);
+    expect(alerts(few.effects)).toContain('insufficient_traffic');
+    // Everything met: advance to 20% (control 20%), the transition carries the evidence.
+    const ok = reduce(s0, tick(T0 + 15 * MIN), cfg);
+    expect(ok.state.stepIndex).toBe(1);
+    expect(splits(ok.effects)).toEqual([[2_000, 2_000]]);
+    expect(ok.transition?.evidence?.verdict).toBe('pass');
+    expect(ok.transition?.to).toBe('canary@20%');
+  });
+
+  it('warn holds: no advance on that tick', () => {
+    const cfg = config();
+    const result = reduce(started(cfg), tick(T0 + 20 * MIN, { verdict: 'warn' }), cfg);
+    expect(result.state.stepIndex).toBe(0);
+    expect(result.transition).toBeUndefined();
+  });
+
+  it('warm-up: no advance and no threshold-failure counting until the time passes or the request minimums are met', () => {
+    const cfg = config({ steps: [{ percent: 5, minDurationMillis: 0, minCanaryRequests: 0 }, { percent: 100 }] });
+    const cold = { requests: { stable: 10, canary: 5 } };
+    const r = run(cfg, started(cfg), [
+      tick(T0 + 10_000, cold),
+      tick(T0 + 20_000, { ...cold, verdict: 'fail', thresholdFailure: true }),
+      tick(T0 + 30_000, { ...cold, verdict: 'fail', thresholdFailure: true }),
+      tick(T0 + 40_000, { ...cold, verdict: 'fail', thresholdFailure: true }),
+    ]);
+    expect(r.state).toMatchObject({ phase: 'canary', stepIndex: 0, consecutiveThresholdFailures: 0 });
+    // Enough requests end the warm-up before the minimum time.
+    expect(reduce(r.state, tick(T0 + 45_000, { requests: { stable: 500, canary: 50 } }), cfg).state.phase).toBe(
+      'promoted',
+    );
+    // So does the time.
+    expect(reduce(r.state, tick(T0 + 61_000, { requests: { stable: 10, canary: 6 } }), cfg).state.phase).toBe(
+      'promoted',
+    );
+  });
+
+  it('counts the step sample as canary requests since the step began (the gate window is cumulative)', () => {
+    const cfg = config();
+    const advanced = reduce(started(cfg), tick(T0 + 15 * MIN, { requests: { canary: 1_000 } }), cfg).state;
+    expect(advanced.stepIndex).toBe(1);
+    // 1 050 cumulative = 50 in the 20% step: too few, hold and alert.
+    const few = reduce(advanced, tick(T0 + 46 * MIN, { requests: { canary: 1_050 } }), cfg);
+    expect(few.state.stepIndex).toBe(1);
+    expect(alerts(few.effects)).toContain('insufficient_traffic');
+    expect(reduce(advanced, tick(T0 + 46 * MIN, { requests: { canary: 1_100 } }), cfg).state.stepIndex).toBe(2);
+  });
+
+  it('inconclusive never advances; it alerts once, clears, and re-arms', () => {
+    const cfg = config();
+    const r = run(cfg, started(cfg), [
+      tick(T0 + 16 * MIN, { verdict: 'inconclusive' }),
+      tick(T0 + 17 * MIN, { verdict: 'inconclusive' }),
+      tick(T0 + 18 * MIN, { verdict: 'warn' }),
+      tick(T0 + 19 * MIN, { verdict: 'inconclusive' }),
+    ]);
+    expect(r.state.stepIndex).toBe(0);
+    expect(alerts(r.effects)).toEqual(['inconclusive', 'inconclusive']);
+    expect(r.effects.filter((e) => e.type === 'notify' && e.notification.kind === 'alert_cleared')).toHaveLength(1);
+  });
+
+  it('a sequential failure rolls back at once, with routing first and a post-mortem', () => {
+    const cfg = config();
+    const result = reduce(started(cfg), tick(T0 + 1_000, { verdict: 'fail', sequentialFailure: true }), cfg);
+    expect(result.state.phase).toBe('rolled_back');
+    expect(result.effects.map((e) => e.type)).toEqual(['applySplit', 'snapshotPostMortem', 'notify']);
+    expect(splits(result.effects)).toEqual([[0, 0]]);
+    expect(result.transition?.evidence?.sequentialFailure).toBe(true);
+    expect(result.state.reason).toContain('sequential');
+  });
+
+  it('threshold failures roll back after N consecutive evaluations; a clean one resets the count', () => {
+    const cfg = config();
+    const fail = (m: number) => tick(T0 + m * MIN, { verdict: 'fail', thresholdFailure: true });
+    const interrupted = run(cfg, started(cfg), [
+      fail(2),
+      fail(3),
+      tick(T0 + 4 * MIN, { verdict: 'warn' }),
+      fail(5),
+      fail(6),
+    ]);
+    expect(interrupted.state.phase).toBe('canary');
+    expect(interrupted.state.consecutiveThresholdFailures).toBe(2);
+    const third = run(cfg, interrupted.state, [fail(7)]);
+    expect(third.state.phase).toBe('rolled_back');
+    expect(third.transitions[0]?.reason).toContain('3 consecutive');
+  });
+
+  it('sample ratio mismatch holds (even at the last step) and alerts once', () => {
+    const cfg = config({
+      steps: [{ percent: 50, minDurationMillis: 0, minCanaryRequests: 0 }, { percent: 100 }],
+      warmup: { minDurationMillis: 0, minStableRequests: 0, minCanaryRequests: 0 },
+    });
+    const r = run(cfg, started(cfg), [
+      tick(T0 + MIN, { verdict: 'pass', sampleRatioMismatch: true }),
+      tick(T0 + 2 * MIN, { verdict: 'pass', sampleRatioMismatch: true }),
+    ]);
+    expect(r.state.phase).toBe('canary');
+    expect(alerts(r.effects)).toEqual(['sample_ratio_mismatch']);
+    expect(reduce(r.state, tick(T0 + 3 * MIN), cfg).state.phase).toBe('promoted');
+  });
+
+  it('runs the article cadence to promotion', () => {
+    const cfg = config();
+    const r = run(cfg, started(cfg), [
+      tick(T0 + 15 * MIN, { requests: { canary: 1_000 } }),
+      tick(T0 + 30 * MIN, { requests: { canary: 1_500 } }),
+      tick(T0 + 45 * MIN, { requests: { canary: 2_000 } }),
+      tick(T0 + 75 * MIN, { requests: { canary: 2_500 } }),
+      tick(T0 + 105 * MIN, { requests: { canary: 3_000 } }),
+    ]);
+    expect(r.transitions.map((t) => t.to)).toEqual(['canary@20%', 'canary@50%', 'promoted']);
+    expect(splits(r.effects)).toEqual([
+      [2_000, 2_000],
+      [5_000, 5_000],
+      [10_000, 0],
+    ]);
+  });
+
+  it('with requireApproval waits for approve; approve at another time is refused', () => {
+    const cfg = config({ requireApproval: true });
+    const r = run(cfg, started(cfg), [
+      tick(T0 + 15 * MIN, { requests: { canary: 1_000 } }),
+      tick(T0 + 45 * MIN, { requests: { canary: 2_000 } }),
+    ]);
+    const early = reduce(r.state, { type: 'approve', atMillis: T0 + 50 * MIN, actor: 'ana', reason: 'ok' }, cfg);
+    expect(early.rejected?.code).toBe('AGENT_CANARY_NOT_AWAITING_APPROVAL');
+    const waiting = reduce(r.state, tick(T0 + 105 * MIN, { requests: { canary: 3_000 } }), cfg);
+    expect(waiting.state).toMatchObject({ phase: 'canary', awaitingApproval: true });
+    expect(waiting.effects.some((e) => e.type === 'notify' && e.notification.kind === 'approval_requested')).toBe(true);
+    // Still passing: keeps waiting, never promotes by itself, and max duration does not kill it.
+    expect(reduce(waiting.state, tick(T0 + 10 * 60 * MIN, { requests: { canary: 9_000 } }), cfg).state.phase).toBe(
+      'canary',
+    );
+    const approved = reduce(
+      waiting.state,
+      { type: 'approve', atMillis: T0 + 110 * MIN, actor: 'ana', reason: 'looks good' },
+      cfg,
+    );
+    expect(approved.state.phase).toBe('promoted');
+    expect(approved.transition).toMatchObject({ actor: 'ana', trigger: 'approve' });
+  });
+
+  it('refuses promote after a rollback with a reason, not a crash', () => {
+    const cfg = config();
+    const rolled = reduce(
+      started(cfg),
+      { type: 'rollback', atMillis: T0 + 1, actor: 'bo', reason: 'bad vibes' },
+      cfg,
+    ).state;
+    const result = reduce(rolled, { type: 'promote', atMillis: T0 + 2, actor: 'bo', reason: 'oops' }, cfg);
+    expect(result.rejected?.code).toBe('AGENT_CANARY_INVALID_TRANSITION');
+    expect(result.rejected?.message).toContain('rolled_back');
+    expect(result.state).toBe(rolled);
+  });
+
+  it('rolls back when the max duration is exceeded, not counting paused time', () => {
+    const cfg = config({ maxDurationMillis: 60 * MIN });
+    const paused = reduce(
+      started(cfg),
+      { type: 'pause', atMillis: T0 + 10 * MIN, actor: 'a', reason: 'lunch' },
+      cfg,
+    ).state;
+    const resumed = reduce(paused, { type: 'resume', atMillis: T0 + 40 * MIN, actor: 'a', reason: 'back' }, cfg).state;
+    // 70 min wall clock, 40 min active: hold.
+    expect(reduce(resumed, tick(T0 + 70 * MIN, { verdict: 'warn' }), cfg).state.phase).toBe('canary');
+    const late = reduce(resumed, tick(T0 + 91 * MIN, { verdict: 'warn' }), cfg);
+    expect(late.state.phase).toBe('rolled_back');
+    expect(late.state.reason).toContain('max duration');
+  });
+
+  it('a pause stops advancing but not rollback protection', () => {
+    const cfg = config();
+    const paused = reduce(started(cfg), { type: 'pause', atMillis: T0 + MIN, actor: 'a', reason: 'x' }, cfg).state;
+    expect(reduce(paused, tick(T0 + 30 * MIN), cfg).state).toMatchObject({ phase: 'paused', stepIndex: 0 });
+    expect(reduce(paused, tick(T0 + 2 * MIN, { sequentialFailure: true, verdict: 'fail' }), cfg).state.phase).toBe(
+      'rolled_back',
+    );
+  });
+
+  it('a routing conflict pauses and alerts; resume re-asserts the split over the hand change', () => {
+    const cfg = config();
+    const conflict = reduce(
+      started(cfg),
+      { type: 'routingConflict', atMillis: T0 + MIN, observed: { canaryBasisPoints: 9_000, controlBasisPoints: 0 } },
+      cfg,
+    );
+    expect(conflict.state.phase).toBe('paused');
+    expect(alerts(conflict.effects)).toEqual(['routing_conflict']);
+    const again = reduce(conflict.state, { type: 'routingConflict', atMillis: T0 + 2 * MIN }, cfg);
+    expect(alerts(again.effects)).toEqual([]);
+    const resumed = reduce(again.state, { type: 'resume', atMillis: T0 + 3 * MIN, actor: 'ops', reason: 'mine' }, cfg);
+    expect(resumed.state.alerts).toEqual([]);
+    expect(resumed.effects[0]).toMatchObject({ type: 'applySplit', canaryBasisPoints: 500, overrideHandChange: true });
+  });
+
+  it('alerts when the canary has no traffic for noDataTimeoutMillis', () => {
+    const cfg = config({ noDataTimeoutMillis: 5 * MIN });
+    const none = { verdict: 'inconclusive' as const, requests: { canary: 0, control: 0, stable: 0 } };
+    const r = run(cfg, started(cfg), [tick(T0 + 4 * MIN, none), tick(T0 + 5 * MIN, none), tick(T0 + 6 * MIN, none)]);
+    expect(alerts(r.effects)).toEqual(['no_data']);
+  });
+
+  it('records routing acknowledgements of the current split only', () => {
+    const cfg = config();
+    const s = started(cfg);
+    const seen = reduce(
+      s,
+      {
+        type: 'routingApplied',
+        atMillis: T0 + 5,
+        canaryBasisPoints: 500,
+        controlBasisPoints: 500,
+        seenAtMillis: T0 + 4,
+      },
+      cfg,
+    );
+    expect(seen.state.routingSeenAtMillis).toBe(T0 + 4);
+    const stale = reduce(
+      s,
+      { type: 'routingApplied', atMillis: T0 + 5, canaryBasisPoints: 0, controlBasisPoints: 0, seenAtMillis: T0 + 4 },
+      cfg,
+    );
+    expect(stale.state.routingSeenAtMillis).toBeUndefined();
+  });
+
+  it('property: never promotes on a tick that is not a clean pass; exposure only grows until it ends', () => {
+    const cfg = config({ warmup: { minDurationMillis: 0, minStableRequests: 0, minCanaryRequests: 0 } });
+    const gateArb = fc.record({
+      verdict: fc.constantFrom('pass', 'warn', 'fail', 'inconclusive' as const),
+      sequentialFailure: fc.boolean(),
+      thresholdFailure: fc.boolean(),
+      sampleRatioMismatch: fc.boolean(),
+      canary: fc.integer({ min: 0, max: 300 }),
+    });
+    const eventArb = fc.oneof(
+      { weight: 8, arbitrary: fc.tuple(fc.constant('tick' as const), gateArb) },
+      {
+        weight: 1,
+        arbitrary: fc.tuple(fc.constantFrom('pause', 'resume', 'approve', 'routingConflict' as const), gateArb),
+      },
+    );
+    fc.assert(
+      fc.property(fc.array(fc.tuple(eventArb, fc.integer({ min: 1, max: 40 * MIN })), { maxLength: 40 }), (script) => {
+        let state = started(cfg);
+        let at = T0;
+        for (const [[type, g], delta] of script) {
+          at += delta;
+          const event: RolloutEvent =
+            type === 'tick'
+              ? tick(at, { ...g, requests: { canary: g.canary } })
+              : type === 'routingConflict'
+                ? { type, atMillis: at }
+                : { type, atMillis: at, actor: 'p', reason: 'prop' };
+          const before = state;
+          const result = reduce(state, event, cfg);
+          state = result.state;
+          if (state.phase === 'promoted' && before.phase !== 'promoted' && event.type === 'tick') {
+            const e = event.gate;
+            expect(e.verdict === 'pass' && !e.sampleRatioMismatch && !e.sequentialFailure && !e.thresholdFailure).toBe(
+              true,
+            );
+          }
+          const ended = state.phase === 'rolled_back' || state.phase === 'aborted';
+          if (!ended && state.phase !== 'promoted')
+            expect(state.canaryBasisPoints).toBeGreaterThanOrEqual(before.canaryBasisPoints);
+          if (ended) expect(state.canaryBasisPoints).toBe(0);
+        }
+      }),
+      { numRuns: 300, seed: 42 },
+    );
+  });
+});

@@ -1,0 +1,481 @@
+import { CONTROLLER_ERROR_CODE, ControllerError } from '../errors.js';
+import type { GateResult } from '../gate/types.js';
+import { type RolloutConfig, splitForPercent } from './config.js';
+import {
+  ALERT_KIND,
+  type AlertKind,
+  isFinalPhase,
+  type ManualEvent,
+  NOTIFICATION_KIND,
+  type NotificationDraft,
+  ROLLOUT_PHASE,
+  type RolloutEffect,
+  type RolloutEvent,
+  type RolloutPhase,
+  type RolloutState,
+  SEVERITY,
+  type TransitionRecord,
+} from './state.js';
+
+/** Output of {@link reduce}. */
+export interface ReduceResult {
+  readonly state: RolloutState;
+  /** Run by the driver, in order, after the state is persisted. */
+  readonly effects: readonly RolloutEffect[];
+  /** Present when the phase, step or approval sub-state changed. */
+  readonly transition?: TransitionRecord;
+  /** Present when a manual action was refused (the state is then unchanged). */
+  readonly rejected?: ControllerError;
+}
+
+/** Actor recorded for the controller's own decisions. */
+export const CONTROLLER_ACTOR = 'controller';
+
+/** The state of a rollout that has not started yet. */
+export function initialRolloutState(rolloutId: string, atMillis: number): RolloutState {
+  return {
+    rolloutId,
+    phase: ROLLOUT_PHASE.draft,
+    stepIndex: 0,
+    canaryBasisPoints: 0,
+    controlBasisPoints: 0,
+    awaitingApproval: false,
+    createdAtMillis: atMillis,
+    pausedTotalMillis: 0,
+    consecutiveThresholdFailures: 0,
+    alerts: [],
+    lastCanaryRequests: 0,
+    stepBaselineCanaryRequests: 0,
+    reason: 'created',
+    updatedAtMillis: atMillis,
+  };
+}
+
+/** Human label of a state, as stored in transitions: `draft`, `canary@5%`, `paused@20%`, `awaiting_approval@50%`, ... */
+export function stateLabel(state: RolloutState): string {
+  const percent = `${state.canaryBasisPoints / 100}%`;
+  if (state.phase === ROLLOUT_PHASE.canary)
+    return state.awaitingApproval ? `awaiting_approval@${percent}` : `canary@${percent}`;
+  if (state.phase === ROLLOUT_PHASE.paused) return `paused@${percent}`;
+  return state.phase;
+}
+
+/**
+ * The rollout state machine: a pure function of the state, one event and the config.
+ * Time comes only from `event.atMillis`. See the package README for the transition table.
+ */
+export function reduce(state: RolloutState, event: RolloutEvent, config: RolloutConfig): ReduceResult {
+  switch (event.type) {
+    case 'start':
+      return start(state, event.atMillis, event.actor ?? CONTROLLER_ACTOR, config);
+    case 'tick':
+      return tick(state, event.gate, event.atMillis, config);
+    case 'routingApplied':
+      if (
+        event.canaryBasisPoints !== state.canaryBasisPoints ||
+        event.controlBasisPoints !== state.controlBasisPoints
+      ) {
+        // An acknowledgement of an older split (a newer one is on its way): nothing to record.
+        return { state, effects: [] };
+      }
+      return {
+        state: { ...state, routingSeenAtMillis: event.seenAtMillis, updatedAtMillis: event.atMillis },
+        effects: [],
+      };
+    case 'routingConflict':
+      return routingConflict(state, event);
+    default:
+      return manual(state, event);
+  }
+}
+
+function start(state: RolloutState, atMillis: number, actor: string, config: RolloutConfig): ReduceResult {
+  if (state.phase !== ROLLOUT_PHASE.draft) return reject(state, 'start', CONTROLLER_ERROR_CODE.invalidTransition);
+  const first = config.steps[0];
+  const split = splitForPercent(first?.percent ?? 0);
+  const next: RolloutState = {
+    ...state,
+    phase: ROLLOUT_PHASE.canary,
+    stepIndex: 0,
+    ...split,
+    startedAtMillis: atMillis,
+    stepStartedAtMillis: atMillis,
+    reason: `started: canary ${config.canaryRelease} at ${first?.percent}% vs control ${config.stableRelease}`,
+    updatedAtMillis: atMillis,
+  };
+  return transitionTo(state, next, { atMillis, actor, trigger: 'start' }, [applySplit(next)]);
+}
+
+function tick(state: RolloutState, gate: GateResult, now: number, config: RolloutConfig): ReduceResult {
+  if (state.phase !== ROLLOUT_PHASE.canary && state.phase !== ROLLOUT_PHASE.paused) return { state, effects: [] };
+  const canaryRequests = gate.requests.canary;
+  // A count below the previous one means the window was reset (gate restarted, sliding window).
+  const windowReset = canaryRequests < state.lastCanaryRequests;
+  const newTraffic = windowReset ? canaryRequests > 0 : canaryRequests > state.lastCanaryRequests;
+  const stepSample =
+    canaryRequests >= state.stepBaselineCanaryRequests
+      ? canaryRequests - state.stepBaselineCanaryRequests
+      : canaryRequests;
+  const observed: RolloutState = {
+    ...state,
+    lastVerdict: gate.verdict,
+    lastTrafficAtMillis: newTraffic ? now : state.lastTrafficAtMillis,
+    lastCanaryRequests: canaryRequests,
+    updatedAtMillis: now,
+  };
+  const cause = { atMillis: now, actor: CONTROLLER_ACTOR, trigger: 'tick' as const, evidence: gate };
+
+  // Rollback protection stays on while paused: a pause stops advancing, not watching.
+  if (gate.sequentialFailure) {
+    return rollBack(state, observed, `sequential test crossed its boundary: ${gate.reason}`, cause);
+  }
+  const warm = warmupDone(observed, gate, now, config);
+  // Absolute thresholds on warm-up-sized samples are noise; only the sequential test counts then.
+  const failures = gate.thresholdFailure ? (warm ? state.consecutiveThresholdFailures + 1 : 0) : 0;
+  if (failures >= config.consecutiveFailuresBeforeRollback) {
+    return rollBack(
+      state,
+      observed,
+      `absolute threshold failed in ${failures} consecutive evaluations: ${gate.reason}`,
+      cause,
+    );
+  }
+  const activeMillis = now - (state.startedAtMillis ?? now) - pausedMillis(state, now);
+  if (activeMillis > config.maxDurationMillis && !state.awaitingApproval) {
+    return rollBack(
+      state,
+      observed,
+      `max duration exceeded (${activeMillis} ms active > ${config.maxDurationMillis} ms) without reaching 100%`,
+      cause,
+    );
+  }
+
+  const step = config.steps[state.stepIndex];
+  const stepElapsed =
+    now - (state.stepStartedAtMillis ?? now) - (state.pausedAtMillis === undefined ? 0 : now - state.pausedAtMillis);
+  const stepTimeReached = step !== undefined && stepElapsed >= step.minDurationMillis;
+  const enoughCanary = step !== undefined && stepSample >= step.minCanaryRequests;
+  const lastTraffic = observed.lastTrafficAtMillis ?? state.stepStartedAtMillis ?? now;
+
+  const wanted = new Set<AlertKind>();
+  if (state.alerts.includes(ALERT_KIND.routingConflict)) wanted.add(ALERT_KIND.routingConflict);
+  if (gate.sampleRatioMismatch) wanted.add(ALERT_KIND.sampleRatioMismatch);
+  if (now - lastTraffic >= config.noDataTimeoutMillis) wanted.add(ALERT_KIND.noData);
+  if (failures > 0) wanted.add(ALERT_KIND.thresholdFailure);
+  if (state.phase === ROLLOUT_PHASE.canary && !state.awaitingApproval && stepTimeReached) {
+    if (gate.verdict === 'inconclusive') wanted.add(ALERT_KIND.inconclusive);
+    if (!enoughCanary) wanted.add(ALERT_KIND.insufficientTraffic);
+  }
+  const { alerts, effects } = diffAlerts(state.alerts, wanted, gate, failures, config);
+  const held: RolloutState = { ...observed, consecutiveThresholdFailures: failures, alerts };
+
+  const canAdvance =
+    state.phase === ROLLOUT_PHASE.canary &&
+    !state.awaitingApproval &&
+    warm &&
+    gate.verdict === 'pass' &&
+    !gate.sampleRatioMismatch &&
+    !gate.thresholdFailure &&
+    stepTimeReached &&
+    enoughCanary &&
+    !wanted.has(ALERT_KIND.noData) &&
+    !wanted.has(ALERT_KIND.routingConflict);
+  if (!canAdvance) return { state: held, effects };
+
+  const nextIndex = state.stepIndex + 1;
+  const nextStep = config.steps[nextIndex];
+  if (nextStep === undefined || nextStep.percent >= 100) {
+    if (config.requireApproval) {
+      const waiting: RolloutState = {
+        ...held,
+        awaitingApproval: true,
+        reason: `gate passed at ${step?.percent}%: waiting for approval to promote ${config.canaryRelease} to 100%`,
+      };
+      const request: NotificationDraft = {
+        kind: NOTIFICATION_KIND.approvalRequested,
+        severity: SEVERITY.warn,
+        title: `Approve promotion of ${config.canaryRelease}?`,
+        reason: waiting.reason,
+        verdict: gate.verdict,
+      };
+      return transitionTo(state, waiting, cause, [...effects, { type: 'notify', notification: request }]);
+    }
+    return promote(state, held, `gate passed at the last step (${step?.percent}%): ${gate.reason}`, cause, effects);
+  }
+  const advanced: RolloutState = {
+    ...held,
+    stepIndex: nextIndex,
+    ...splitForPercent(nextStep.percent),
+    stepStartedAtMillis: now,
+    stepBaselineCanaryRequests: canaryRequests,
+    consecutiveThresholdFailures: 0,
+    reason: `gate passed at ${step?.percent}% for ${stepElapsed} ms with ${stepSample} canary requests in the step: advancing to ${nextStep.percent}%`,
+  };
+  return transitionTo(state, advanced, cause, [...effects, applySplit(advanced)]);
+}
+
+function manual(state: RolloutState, event: ManualEvent): ReduceResult {
+  const cause = { atMillis: event.atMillis, actor: event.actor, trigger: event.type };
+  const why = event.reason.length > 0 ? event.reason : 'no reason given';
+  const now = event.atMillis;
+  const running = state.phase === ROLLOUT_PHASE.canary || state.phase === ROLLOUT_PHASE.paused;
+  switch (event.type) {
+    case 'pause': {
+      if (state.phase !== ROLLOUT_PHASE.canary)
+        return reject(state, event.type, CONTROLLER_ERROR_CODE.invalidTransition);
+      const next: RolloutState = {
+        ...state,
+        phase: ROLLOUT_PHASE.paused,
+        pausedAtMillis: now,
+        reason: `paused by ${event.actor}: ${why}`,
+        updatedAtMillis: now,
+      };
+      return transitionTo(state, next, cause, []);
+    }
+    case 'resume': {
+      if (state.phase !== ROLLOUT_PHASE.paused)
+        return reject(state, event.type, CONTROLLER_ERROR_CODE.invalidTransition);
+      const paused = now - (state.pausedAtMillis ?? now);
+      const next: RolloutState = {
+        ...withoutPause(state),
+        phase: ROLLOUT_PHASE.canary,
+        pausedTotalMillis: state.pausedTotalMillis + paused,
+        stepStartedAtMillis: (state.stepStartedAtMillis ?? now) + paused,
+        // Resuming is the operator's answer to a hand change: the controller's split wins again.
+        alerts: state.alerts.filter((alert) => alert !== ALERT_KIND.routingConflict),
+        reason: `resumed by ${event.actor}: ${why}`,
+        updatedAtMillis: now,
+      };
+      return transitionTo(state, next, cause, [applySplit(next, true)]);
+    }
+    case 'promote':
+      if (!running) return reject(state, event.type, CONTROLLER_ERROR_CODE.invalidTransition);
+      return promote(state, { ...state, updatedAtMillis: now }, `promoted by ${event.actor}: ${why}`, cause, []);
+    case 'approve':
+      if (!running) return reject(state, event.type, CONTROLLER_ERROR_CODE.invalidTransition);
+      if (!state.awaitingApproval) return reject(state, event.type, CONTROLLER_ERROR_CODE.notAwaitingApproval);
+      return promote(
+        state,
+        { ...state, updatedAtMillis: now },
+        `promotion approved by ${event.actor}: ${why}`,
+        cause,
+        [],
+      );
+    case 'rollback':
+      if (!running) return reject(state, event.type, CONTROLLER_ERROR_CODE.invalidTransition);
+      return rollBack(state, { ...state, updatedAtMillis: now }, `rolled back by ${event.actor}: ${why}`, cause);
+    case 'abort': {
+      if (isFinalPhase(state.phase)) return reject(state, event.type, CONTROLLER_ERROR_CODE.invalidTransition);
+      const next: RolloutState = {
+        ...finish(state, ROLLOUT_PHASE.aborted, now),
+        reason: `aborted by ${event.actor}: ${why}`,
+      };
+      const effects: RolloutEffect[] = state.phase === ROLLOUT_PHASE.draft ? [] : [applySplit(next)];
+      return transitionTo(state, next, cause, effects, SEVERITY.warn);
+    }
+  }
+}
+
+function routingConflict(state: RolloutState, event: Extract<RolloutEvent, { type: 'routingConflict' }>): ReduceResult {
+  const seen = event.observed
+    ? `canary ${event.observed.canaryBasisPoints} bp / control ${event.observed.controlBasisPoints} bp`
+    : 'no flag';
+  const reason = `routing changed outside the controller (found ${seen}); holding instead of overwriting it`;
+  const alerts = state.alerts.includes(ALERT_KIND.routingConflict)
+    ? state.alerts
+    : [...state.alerts, ALERT_KIND.routingConflict];
+  const alert: RolloutEffect[] = state.alerts.includes(ALERT_KIND.routingConflict)
+    ? []
+    : [
+        {
+          type: 'notify',
+          notification: {
+            kind: NOTIFICATION_KIND.alert,
+            severity: SEVERITY.error,
+            title: 'Routing changed by hand',
+            reason,
+            alert: ALERT_KIND.routingConflict,
+          },
+        },
+      ];
+  if (state.phase !== ROLLOUT_PHASE.canary) {
+    return { state: { ...state, alerts, updatedAtMillis: event.atMillis }, effects: alert };
+  }
+  const next: RolloutState = {
+    ...state,
+    phase: ROLLOUT_PHASE.paused,
+    pausedAtMillis: event.atMillis,
+    alerts,
+    reason,
+    updatedAtMillis: event.atMillis,
+  };
+  return transitionTo(
+    state,
+    next,
+    { atMillis: event.atMillis, actor: CONTROLLER_ACTOR, trigger: event.type },
+    alert,
+    SEVERITY.error,
+  );
+}
+
+interface Cause {
+  readonly atMillis: number;
+  readonly actor: string;
+  readonly trigger: RolloutEvent['type'];
+  readonly evidence?: GateResult;
+}
+
+function promote(
+  before: RolloutState,
+  base: RolloutState,
+  reason: string,
+  cause: Cause,
+  effects: readonly RolloutEffect[],
+): ReduceResult {
+  const next: RolloutState = {
+    ...finish(base, ROLLOUT_PHASE.promoted, cause.atMillis),
+    canaryBasisPoints: 10_000,
+    controlBasisPoints: 0,
+    reason,
+  };
+  return transitionTo(before, next, cause, [...effects, applySplit(next)]);
+}
+
+function rollBack(before: RolloutState, base: RolloutState, reason: string, cause: Cause): ReduceResult {
+  const next: RolloutState = { ...finish(base, ROLLOUT_PHASE.rolledBack, cause.atMillis), reason };
+  // Routing first: every millisecond before the split lands serves the bad release.
+  return transitionTo(before, next, cause, [applySplit(next), { type: 'snapshotPostMortem', reason }], SEVERITY.error);
+}
+
+function finish(state: RolloutState, phase: RolloutPhase, now: number): RolloutState {
+  const paused = state.pausedAtMillis === undefined ? 0 : now - state.pausedAtMillis;
+  return {
+    ...withoutPause(state),
+    phase,
+    canaryBasisPoints: 0,
+    controlBasisPoints: 0,
+    awaitingApproval: false,
+    pausedTotalMillis: state.pausedTotalMillis + paused,
+    alerts: [],
+    endedAtMillis: now,
+    updatedAtMillis: now,
+  };
+}
+
+function withoutPause(state: RolloutState): RolloutState {
+  const { pausedAtMillis: _dropped, ...rest } = state;
+  return rest;
+}
+
+function transitionTo(
+  before: RolloutState,
+  after: RolloutState,
+  cause: Cause,
+  effects: readonly RolloutEffect[],
+  severity: (typeof SEVERITY)[keyof typeof SEVERITY] = SEVERITY.info,
+): ReduceResult {
+  const transition: TransitionRecord = {
+    atMillis: cause.atMillis,
+    from: stateLabel(before),
+    to: stateLabel(after),
+    reason: after.reason,
+    actor: cause.actor,
+    trigger: cause.trigger,
+    ...(cause.evidence ? { evidence: cause.evidence } : {}),
+  };
+  const notification: NotificationDraft = {
+    kind: NOTIFICATION_KIND.transition,
+    severity,
+    title: `${transition.from} -> ${transition.to}`,
+    reason: after.reason,
+    from: transition.from,
+    to: transition.to,
+    actor: cause.actor,
+    ...(cause.evidence ? { verdict: cause.evidence.verdict } : {}),
+  };
+  return { state: after, effects: [...effects, { type: 'notify', notification }], transition };
+}
+
+function applySplit(state: RolloutState, overrideHandChange = false): RolloutEffect {
+  return {
+    type: 'applySplit',
+    canaryBasisPoints: state.canaryBasisPoints,
+    controlBasisPoints: state.controlBasisPoints,
+    reason: state.reason,
+    ...(overrideHandChange ? { overrideHandChange } : {}),
+  };
+}
+
+function reject(state: RolloutState, action: string, code: ControllerError['code']): ReduceResult {
+  const message =
+    code === CONTROLLER_ERROR_CODE.notAwaitingApproval
+      ? `cannot ${action}: rollout ${state.rolloutId} is not waiting for an approval`
+      : `cannot ${action}: rollout ${state.rolloutId} is ${stateLabel(state)}`;
+  return { state, effects: [], rejected: new ControllerError(code, message) };
+}
+
+function pausedMillis(state: RolloutState, now: number): number {
+  return state.pausedTotalMillis + (state.pausedAtMillis === undefined ? 0 : now - state.pausedAtMillis);
+}
+
+/** Same rule as the gate's: after the minimum time, or earlier once both request minimums are met. */
+function warmupDone(state: RolloutState, gate: GateResult, now: number, config: RolloutConfig): boolean {
+  const active = now - (state.startedAtMillis ?? now) - pausedMillis(state, now);
+  if (active >= config.warmup.minDurationMillis) return true;
+  return (
+    gate.requests.stable >= config.warmup.minStableRequests && gate.requests.canary >= config.warmup.minCanaryRequests
+  );
+}
+
+const ALERT_TEXT: Record<AlertKind, { title: string; severity: (typeof SEVERITY)[keyof typeof SEVERITY] }> = {
+  sample_ratio_mismatch: { title: 'Sample ratio mismatch: verdicts frozen, holding', severity: SEVERITY.error },
+  no_data: { title: 'No canary traffic: holding', severity: SEVERITY.warn },
+  inconclusive: { title: 'Gate still inconclusive after the step time: holding', severity: SEVERITY.warn },
+  insufficient_traffic: { title: 'Too little canary traffic for this step: holding', severity: SEVERITY.warn },
+  threshold_failure: { title: 'Absolute threshold failing', severity: SEVERITY.warn },
+  routing_conflict: { title: 'Routing changed by hand', severity: SEVERITY.error },
+};
+
+function diffAlerts(
+  current: readonly AlertKind[],
+  wanted: ReadonlySet<AlertKind>,
+  gate: GateResult,
+  failures: number,
+  config: RolloutConfig,
+): { alerts: readonly AlertKind[]; effects: RolloutEffect[] } {
+  const effects: RolloutEffect[] = [];
+  for (const alert of wanted) {
+    if (current.includes(alert)) continue;
+    const text = ALERT_TEXT[alert];
+    const detail =
+      alert === ALERT_KIND.thresholdFailure
+        ? `failing evaluation ${failures} of ${config.consecutiveFailuresBeforeRollback}: ${gate.reason}`
+        : gate.reason;
+    effects.push({
+      type: 'notify',
+      notification: {
+        kind: NOTIFICATION_KIND.alert,
+        severity: text.severity,
+        title: text.title,
+        reason: detail,
+        alert,
+        verdict: gate.verdict,
+      },
+    });
+  }
+  for (const alert of current) {
+    if (wanted.has(alert)) continue;
+    effects.push({
+      type: 'notify',
+      notification: {
+        kind: NOTIFICATION_KIND.alertCleared,
+        severity: SEVERITY.info,
+        title: `Cleared: ${ALERT_TEXT[alert].title}`,
+        reason: gate.reason,
+        alert,
+        verdict: gate.verdict,
+      },
+    });
+  }
+  return { alerts: [...wanted], effects };
+}

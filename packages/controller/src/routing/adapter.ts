@@ -1,0 +1,164 @@
+/**
+ * The write side of routing: how the controller changes who gets the canary. Adapters
+ * (embedded file, flagd, LaunchDarkly, ...) live in the routing packages.
+ */
+
+/** A release split for one flag. Shares are basis points of 10 000; stable gets the rest. */
+export interface RoutingSplit {
+  readonly flagKey: string;
+  readonly rolloutId: string;
+  readonly canaryRelease: string;
+  readonly stableRelease: string;
+  /** Canary share: the lowest buckets. */
+  readonly canaryBasisPoints: number;
+  /** Control share (stable release, compared with the canary): the next buckets. */
+  readonly controlBasisPoints: number;
+  /** Version counter of the flag system, when it has one (set by `read`). */
+  readonly version?: number;
+}
+
+/** Outcome of {@link RoutingAdapter.apply}. */
+export interface ApplyResult {
+  /** True once a read-back showed the split in the flag system. */
+  readonly acknowledged: boolean;
+  /** When the read-back confirmed it (epoch milliseconds). */
+  readonly acknowledgedAtMillis?: number;
+  /** Write attempts made (1 when the first one was confirmed). */
+  readonly attempts: number;
+  /** Version the flag system gave the split, when it has one. */
+  readonly version?: number;
+  /** Why it was not acknowledged. */
+  readonly reason?: string;
+}
+
+/** A flag system the controller can write splits to. */
+export interface RoutingAdapter {
+  /** Writes `split`, idempotently, and confirms it by reading it back (retrying until acknowledged). */
+  apply(split: RoutingSplit): Promise<ApplyResult>;
+  /** The split currently in the flag system, or undefined when the flag has none. */
+  read(flagKey: string): Promise<RoutingSplit | undefined>;
+  close(): Promise<void>;
+}
+
+/** True when two splits route the same users the same way (version and ids of other rollouts aside). */
+export function sameSplit(a: RoutingSplit | undefined, b: RoutingSplit | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return (
+    a.flagKey === b.flagKey &&
+    a.canaryRelease === b.canaryRelease &&
+    a.stableRelease === b.stableRelease &&
+    a.canaryBasisPoints === b.canaryBasisPoints &&
+    a.controlBasisPoints === b.controlBasisPoints
+  );
+}
+
+/** Options of {@link withRetry}. */
+export interface RetryOptions {
+  /** Attempts in total, including the first. @default 8 */
+  readonly maxAttempts?: number;
+  /** Delay before the second attempt; doubles each time. @default 50 */
+  readonly initialDelayMillis?: number;
+  /** Cap of one delay. @default 5000 */
+  readonly maxDelayMillis?: number;
+  /** Random share of each delay removed ("full jitter" spread 0..1). @default 0.5 */
+  readonly jitter?: number;
+  /** Injected for tests. @default setTimeout-based */
+  readonly sleep?: (millis: number) => Promise<void>;
+  /** Injected for tests. @default Math.random */
+  readonly random?: () => number;
+}
+
+/** Defaults of {@link RetryOptions}. */
+export const RETRY_DEFAULTS = Object.freeze({
+  maxAttempts: 8,
+  initialDelayMillis: 50,
+  maxDelayMillis: 5_000,
+  jitter: 0.5,
+});
+
+/** Result of {@link withRetry}. */
+export type RetryResult<T> =
+  | { readonly ok: true; readonly value: T; readonly attempts: number }
+  | { readonly ok: false; readonly error: unknown; readonly attempts: number };
+
+/**
+ * Runs `attempt` until it returns without throwing, with exponential backoff and jitter
+ * between attempts. Never throws: the last error comes back in the result.
+ *
+ * @example
+ * const result = await withRetry(async () => { await write(split); if (!sameSplit(await read(), split)) throw new Error('not yet'); });
+ */
+export async function withRetry<T>(
+  attempt: (attemptNumber: number) => Promise<T>,
+  options: RetryOptions = {},
+): Promise<RetryResult<T>> {
+  const maxAttempts = Math.max(1, Math.floor(options.maxAttempts ?? RETRY_DEFAULTS.maxAttempts));
+  const initial = options.initialDelayMillis ?? RETRY_DEFAULTS.initialDelayMillis;
+  const cap = options.maxDelayMillis ?? RETRY_DEFAULTS.maxDelayMillis;
+  const jitter = Math.min(1, Math.max(0, options.jitter ?? RETRY_DEFAULTS.jitter));
+  const sleep = options.sleep ?? defaultSleep;
+  const random = options.random ?? Math.random;
+  let lastError: unknown;
+  for (let n = 1; n <= maxAttempts; n++) {
+    try {
+      return { ok: true, value: await attempt(n), attempts: n };
+    } catch (error) {
+      lastError = error;
+    }
+    if (n < maxAttempts) {
+      const base = Math.min(cap, initial * 2 ** (n - 1));
+      // Jitter spreads retries of many writers so they do not hit the flag system in lockstep.
+      await sleep(base * (1 - jitter * random()));
+    }
+  }
+  return { ok: false, error: lastError, attempts: maxAttempts };
+}
+
+function defaultSleep(millis: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, millis));
+}
+
+/**
+ * An in-memory flag system for tests and single-process demos. `setByHand` simulates an
+ * operator editing the flag; `failNextApplies` simulates an unavailable flag system.
+ */
+export class InMemoryRoutingAdapter implements RoutingAdapter {
+  private readonly splits = new Map<string, RoutingSplit>();
+  private version = 0;
+  private failures = 0;
+  /** Every split written, in order (for assertions). */
+  readonly history: RoutingSplit[] = [];
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  async apply(split: RoutingSplit): Promise<ApplyResult> {
+    if (this.failures > 0) {
+      this.failures--;
+      return { acknowledged: false, attempts: 1, reason: 'simulated outage' };
+    }
+    const current = this.splits.get(split.flagKey);
+    if (!sameSplit(current, split) || current?.rolloutId !== split.rolloutId) {
+      this.version++;
+      this.splits.set(split.flagKey, { ...split, version: this.version });
+      this.history.push({ ...split, version: this.version });
+    }
+    return { acknowledged: true, acknowledgedAtMillis: this.now(), attempts: 1, version: this.version };
+  }
+
+  async read(flagKey: string): Promise<RoutingSplit | undefined> {
+    return this.splits.get(flagKey);
+  }
+
+  /** Simulates a person changing the flag outside the controller. */
+  setByHand(split: RoutingSplit): void {
+    this.version++;
+    this.splits.set(split.flagKey, { ...split, version: this.version });
+  }
+
+  /** Makes the next `count` applies fail (not acknowledged). */
+  failNextApplies(count: number): void {
+    this.failures = count;
+  }
+
+  async close(): Promise<void> {}
+}

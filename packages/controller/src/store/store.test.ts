@@ -1,0 +1,99 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { resolveRolloutConfig } from '../rollout/config.js';
+import { initialRolloutState } from '../rollout/reducer.js';
+import { gateResult } from '../testing-fixtures/gate.js';
+import { RolloutStore, STORE_SCHEMA_VERSION } from './store.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function seed(store: RolloutStore, id = 'r1') {
+  const config = resolveRolloutConfig({ flagKey: 'agent', canaryRelease: 'v2', stableRelease: 'v1', id }, {});
+  const state = initialRolloutState(id, 1_000);
+  store.createRollout({ id, flagKey: 'agent', config, state, createdAtMillis: 1_000, updatedAtMillis: 1_000 });
+  return { config, state };
+}
+
+describe('RolloutStore', () => {
+  it('migrates a new file to the current schema in WAL mode and reopens it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ac-store-'));
+    dirs.push(dir);
+    const path = join(dir, 'rollouts.db');
+    const store = new RolloutStore({ path });
+    expect(store.schemaVersion).toBe(STORE_SCHEMA_VERSION);
+    seed(store);
+    store.close();
+    store.close();
+    const raw = new Database(path);
+    expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+    raw.close();
+    const reopened = new RolloutStore({ path });
+    expect(reopened.getRollout('r1')?.config.flagKey).toBe('agent');
+    reopened.close();
+  });
+
+  it('refuses a file from a newer schema', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ac-store-'));
+    dirs.push(dir);
+    const path = join(dir, 'future.db');
+    const raw = new Database(path);
+    raw.pragma('user_version = 99');
+    raw.close();
+    expect(() => new RolloutStore({ path })).toThrow(/newer than this controller/);
+  });
+
+  it('commits state, transition, verdict, manual action and effects together', () => {
+    const store = new RolloutStore();
+    const { state } = seed(store);
+    const next = { ...state, phase: 'canary' as const, updatedAtMillis: 2_000 };
+    const gate = gateResult({ evaluatedAtMillis: 2_000 });
+    store.commit({
+      rolloutId: 'r1',
+      state: next,
+      gateState: { n: 1 },
+      transition: {
+        atMillis: 2_000,
+        from: 'draft',
+        to: 'canary@5%',
+        reason: 'go',
+        actor: 'ana',
+        trigger: 'start',
+        evidence: gate,
+      },
+      verdict: gate,
+      manualAction: { atMillis: 2_000, action: 'resume', actor: 'ana', reason: 'why', accepted: true, outcome: 'go' },
+      effects: [{ type: 'snapshotPostMortem', reason: 'x' }],
+    });
+    expect(store.getRollout('r1')).toMatchObject({ state: { phase: 'canary' }, gateState: { n: 1 } });
+    expect(store.transitions('r1')).toMatchObject([
+      { seq: 1, from: 'draft', to: 'canary@5%', actor: 'ana', evidence: { verdict: 'pass' } },
+    ]);
+    expect(store.verdicts('r1')).toMatchObject([{ seq: 1, verdict: 'pass' }]);
+    expect(store.manualActions('r1')).toMatchObject([{ actor: 'ana', reason: 'why', accepted: true }]);
+    expect(store.pendingEffects('r1')).toHaveLength(1);
+    expect(store.listRollouts({ activeOnly: true }).map((r) => r.id)).toEqual(['r1']);
+    store.close();
+  });
+
+  it('rolls the whole commit back when one part fails', () => {
+    const store = new RolloutStore();
+    const { state } = seed(store);
+    expect(() =>
+      store.commit({
+        rolloutId: 'missing',
+        state,
+        verdict: gateResult(),
+        effects: [{ type: 'snapshotPostMortem', reason: 'x' }],
+      }),
+    ).toThrow(/no rollout missing/);
+    expect(store.verdicts('missing')).toEqual([]);
+    expect(store.pendingEffects('missing')).toEqual([]);
+    store.close();
+  });
+});

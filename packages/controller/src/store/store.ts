@@ -1,0 +1,535 @@
+import type { Verdict } from '@agent-canary/conventions';
+import Database from 'better-sqlite3';
+import { CONTROLLER_ERROR_CODE, ControllerError } from '../errors.js';
+import type { JsonValue } from '../gate/evaluator.js';
+import type { GateResult } from '../gate/types.js';
+import type { RolloutConfig } from '../rollout/config.js';
+import type {
+  ManualAction,
+  NotificationKind,
+  RolloutEffect,
+  RolloutState,
+  Severity,
+  TransitionRecord,
+} from '../rollout/state.js';
+import type { RoutingSplit } from '../routing/adapter.js';
+
+/** One rollout as stored. */
+export interface RolloutRecord {
+  readonly id: string;
+  readonly flagKey: string;
+  readonly config: RolloutConfig;
+  readonly state: RolloutState;
+  /** The gate's opaque state from its last evaluation. */
+  readonly gateState?: JsonValue;
+  /** The last split the flag system acknowledged for this rollout. */
+  readonly appliedSplit?: RoutingSplit;
+  readonly createdAtMillis: number;
+  readonly updatedAtMillis: number;
+}
+
+/** A transition in the audit log. */
+export interface StoredTransition extends TransitionRecord {
+  readonly rolloutId: string;
+  /** 1, 2, 3, ... per rollout. */
+  readonly seq: number;
+}
+
+/** One gate evaluation in the verdict history. */
+export interface StoredVerdict {
+  readonly rolloutId: string;
+  readonly seq: number;
+  readonly atMillis: number;
+  readonly verdict: Verdict;
+  readonly reason: string;
+  readonly result: GateResult;
+}
+
+/** A manual action (accepted or refused) with who and why. */
+export interface StoredManualAction {
+  readonly rolloutId: string;
+  readonly atMillis: number;
+  readonly action: ManualAction;
+  readonly actor: string;
+  readonly reason: string;
+  readonly accepted: boolean;
+  /** The transition reason when accepted, the refusal message otherwise. */
+  readonly outcome: string;
+}
+
+/** A notification and what happened to it. */
+export interface StoredNotification {
+  readonly id: number;
+  readonly rolloutId: string;
+  readonly atMillis: number;
+  readonly kind: NotificationKind;
+  readonly severity: Severity;
+  readonly title: string;
+  readonly notifier: string;
+  readonly delivered: boolean;
+  readonly attempts: number;
+  readonly error?: string;
+}
+
+/** What is kept after a rollback to understand it later. */
+export interface PostMortem {
+  readonly rolloutId: string;
+  readonly atMillis: number;
+  readonly reason: string;
+  readonly config: RolloutConfig;
+  readonly state: RolloutState;
+  readonly transitions: readonly StoredTransition[];
+  readonly verdicts: readonly StoredVerdict[];
+  /** `GateEvaluator.snapshot()` at the time of the rollback (absent when the gate has none or it failed). */
+  readonly gateSnapshot?: JsonValue;
+}
+
+/** A side effect persisted with the state that produced it, removed once it has run. */
+export interface PendingEffect {
+  readonly id: number;
+  readonly rolloutId: string;
+  readonly effect: RolloutEffect;
+}
+
+/** Everything one reduce step writes, committed in ONE transaction. */
+export interface CommitInput {
+  readonly rolloutId: string;
+  readonly state: RolloutState;
+  /** Omit to keep the stored gate state. */
+  readonly gateState?: JsonValue;
+  readonly transition?: TransitionRecord;
+  readonly verdict?: GateResult;
+  readonly manualAction?: Omit<StoredManualAction, 'rolloutId'>;
+  readonly effects?: readonly RolloutEffect[];
+}
+
+/** Options of {@link RolloutStore}. */
+export interface RolloutStoreOptions {
+  /** SQLite file, or `:memory:` for tests. @default ':memory:'. Env `AGENT_CANARY_STORE` is read by the CLI, not here. */
+  readonly path?: string;
+  /**
+   * `normal` (WAL + synchronous=NORMAL) survives a killed process with every committed
+   * tick; a power cut may lose the last few, which `restore()` reconciles (a routing
+   * mismatch is held and alerted, never overwritten). `full` also fsyncs every commit,
+   * which puts a disk flush between a rollback decision and its routing write.
+   * @default 'normal'
+   */
+  readonly durability?: 'normal' | 'full';
+}
+
+/** Schema version this code writes. */
+export const STORE_SCHEMA_VERSION = 1;
+
+// Each entry migrates from version (index) to (index + 1). Append only; never edit a shipped one.
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE rollouts (
+    id TEXT PRIMARY KEY,
+    flag_key TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    config_json TEXT NOT NULL,
+    state_json TEXT NOT NULL,
+    gate_state_json TEXT,
+    applied_split_json TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX rollouts_flag ON rollouts (flag_key, phase);
+  CREATE TABLE transitions (
+    rollout_id TEXT NOT NULL REFERENCES rollouts (id),
+    seq INTEGER NOT NULL,
+    at_millis INTEGER NOT NULL,
+    from_state TEXT NOT NULL,
+    to_state TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    trigger TEXT NOT NULL,
+    evidence_json TEXT,
+    PRIMARY KEY (rollout_id, seq)
+  );
+  CREATE TABLE verdicts (
+    rollout_id TEXT NOT NULL REFERENCES rollouts (id),
+    seq INTEGER NOT NULL,
+    at_millis INTEGER NOT NULL,
+    verdict TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    result_json TEXT NOT NULL,
+    PRIMARY KEY (rollout_id, seq)
+  );
+  CREATE TABLE manual_actions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    rollout_id TEXT NOT NULL,
+    at_millis INTEGER NOT NULL,
+    action TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    accepted INTEGER NOT NULL,
+    outcome TEXT NOT NULL
+  );
+  CREATE TABLE post_mortems (
+    rollout_id TEXT PRIMARY KEY REFERENCES rollouts (id),
+    at_millis INTEGER NOT NULL,
+    snapshot_json TEXT NOT NULL
+  );
+  CREATE TABLE notifications (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    rollout_id TEXT NOT NULL,
+    at_millis INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    title TEXT NOT NULL,
+    notifier TEXT NOT NULL,
+    delivered INTEGER NOT NULL,
+    attempts INTEGER NOT NULL,
+    error TEXT,
+    payload_json TEXT NOT NULL
+  );
+  CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    rollout_id TEXT NOT NULL,
+    effect_json TEXT NOT NULL
+  );
+  `,
+];
+
+interface RolloutRow {
+  id: string;
+  flag_key: string;
+  config_json: string;
+  state_json: string;
+  gate_state_json: string | null;
+  applied_split_json: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/**
+ * Durable rollout store: one SQLite file (WAL), schema versioned through `user_version`
+ * and migrated on open. Every reduce step is committed in one transaction
+ * ({@link RolloutStore.commit}), so a controller killed at any moment restarts from a
+ * consistent state.
+ *
+ * @example
+ * const store = new RolloutStore({ path: './agent-canary.db' });
+ */
+export class RolloutStore {
+  private readonly db: Database.Database;
+
+  constructor(options: RolloutStoreOptions = {}) {
+    this.db = new Database(options.path ?? ':memory:');
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(options.durability === 'full' ? 'synchronous = FULL' : 'synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+  }
+
+  /** Schema version of the open file. */
+  get schemaVersion(): number {
+    return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
+  private migrate(): void {
+    const current = this.schemaVersion;
+    if (current > MIGRATIONS.length) {
+      throw new ControllerError(
+        CONTROLLER_ERROR_CODE.schemaTooNew,
+        `store schema version ${current} is newer than this controller (${MIGRATIONS.length}); upgrade agent-canary`,
+      );
+    }
+    for (let version = current; version < MIGRATIONS.length; version++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[version] ?? '');
+        this.db.pragma(`user_version = ${version + 1}`);
+      })();
+    }
+  }
+
+  /** Inserts a new rollout. */
+  createRollout(record: RolloutRecord): void {
+    this.db
+      .prepare(
+        `INSERT INTO rollouts (id, flag_key, phase, config_json, state_json, gate_state_json, applied_split_json, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        record.id,
+        record.flagKey,
+        record.state.phase,
+        JSON.stringify(record.config),
+        JSON.stringify(record.state),
+        record.gateState === undefined ? null : JSON.stringify(record.gateState),
+        record.appliedSplit === undefined ? null : JSON.stringify(record.appliedSplit),
+        record.createdAtMillis,
+        record.updatedAtMillis,
+      );
+  }
+
+  /** The rollout with this id, or undefined. */
+  getRollout(id: string): RolloutRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM rollouts WHERE id = ?').get(id) as RolloutRow | undefined;
+    return row === undefined ? undefined : toRecord(row);
+  }
+
+  /** All rollouts, newest first; `activeOnly` keeps those not yet promoted, rolled back or aborted. */
+  listRollouts(options: { readonly activeOnly?: boolean; readonly flagKey?: string } = {}): RolloutRecord[] {
+    const where: string[] = [];
+    const params: string[] = [];
+    if (options.activeOnly) where.push(`phase IN ('draft', 'canary', 'paused')`);
+    if (options.flagKey !== undefined) {
+      where.push('flag_key = ?');
+      params.push(options.flagKey);
+    }
+    const sql = `SELECT * FROM rollouts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC`;
+    return (this.db.prepare(sql).all(...params) as RolloutRow[]).map(toRecord);
+  }
+
+  /**
+   * Persists one reduce step atomically: state, gate state, transition, verdict, manual
+   * action and the effects still to run.
+   */
+  commit(input: CommitInput): void {
+    this.db.transaction(() => {
+      const state = input.state;
+      const update =
+        input.gateState === undefined
+          ? this.db.prepare('UPDATE rollouts SET phase = ?, state_json = ?, updated_at = ? WHERE id = ?')
+          : this.db.prepare(
+              'UPDATE rollouts SET phase = ?, state_json = ?, updated_at = ?, gate_state_json = ? WHERE id = ?',
+            );
+      const changes =
+        input.gateState === undefined
+          ? update.run(state.phase, JSON.stringify(state), state.updatedAtMillis, input.rolloutId).changes
+          : update.run(
+              state.phase,
+              JSON.stringify(state),
+              state.updatedAtMillis,
+              JSON.stringify(input.gateState),
+              input.rolloutId,
+            ).changes;
+      if (changes !== 1) {
+        throw new ControllerError(CONTROLLER_ERROR_CODE.rolloutNotFound, `no rollout ${input.rolloutId} in the store`);
+      }
+      if (input.transition) {
+        const t = input.transition;
+        this.db
+          .prepare(
+            `INSERT INTO transitions (rollout_id, seq, at_millis, from_state, to_state, reason, actor, trigger, evidence_json)
+             VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM transitions WHERE rollout_id = ?), ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            input.rolloutId,
+            input.rolloutId,
+            t.atMillis,
+            t.from,
+            t.to,
+            t.reason,
+            t.actor,
+            t.trigger,
+            t.evidence === undefined ? null : JSON.stringify(t.evidence),
+          );
+      }
+      if (input.verdict) {
+        const v = input.verdict;
+        this.db
+          .prepare(
+            `INSERT INTO verdicts (rollout_id, seq, at_millis, verdict, reason, result_json)
+             VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM verdicts WHERE rollout_id = ?), ?, ?, ?, ?)`,
+          )
+          .run(input.rolloutId, input.rolloutId, v.evaluatedAtMillis, v.verdict, v.reason, JSON.stringify(v));
+      }
+      if (input.manualAction) {
+        this.insertManualAction(input.rolloutId, input.manualAction);
+      }
+      const outbox = this.db.prepare('INSERT INTO outbox (rollout_id, effect_json) VALUES (?, ?)');
+      for (const effect of input.effects ?? []) outbox.run(input.rolloutId, JSON.stringify(effect));
+    })();
+  }
+
+  /** Records a manual action on its own (a refused one changes no state). */
+  recordManualAction(rolloutId: string, action: Omit<StoredManualAction, 'rolloutId'>): void {
+    this.insertManualAction(rolloutId, action);
+  }
+
+  private insertManualAction(rolloutId: string, a: Omit<StoredManualAction, 'rolloutId'>): void {
+    this.db
+      .prepare(
+        'INSERT INTO manual_actions (rollout_id, at_millis, action, actor, reason, accepted, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(rolloutId, a.atMillis, a.action, a.actor, a.reason, a.accepted ? 1 : 0, a.outcome);
+  }
+
+  /** Effects committed but not yet completed, oldest first. */
+  pendingEffects(rolloutId: string): PendingEffect[] {
+    const rows = this.db
+      .prepare('SELECT id, rollout_id, effect_json FROM outbox WHERE rollout_id = ? ORDER BY id')
+      .all(rolloutId) as { id: number; rollout_id: string; effect_json: string }[];
+    return rows.map((row) => ({
+      id: row.id,
+      rolloutId: row.rollout_id,
+      effect: JSON.parse(row.effect_json) as RolloutEffect,
+    }));
+  }
+
+  /** Marks an effect as done. */
+  completeEffect(id: number): void {
+    this.db.prepare('DELETE FROM outbox WHERE id = ?').run(id);
+  }
+
+  /** Records the split the flag system acknowledged. */
+  setAppliedSplit(rolloutId: string, split: RoutingSplit): void {
+    this.db.prepare('UPDATE rollouts SET applied_split_json = ? WHERE id = ?').run(JSON.stringify(split), rolloutId);
+  }
+
+  /** The audit log of a rollout, in order. */
+  transitions(rolloutId: string): StoredTransition[] {
+    const rows = this.db.prepare('SELECT * FROM transitions WHERE rollout_id = ? ORDER BY seq').all(rolloutId) as {
+      rollout_id: string;
+      seq: number;
+      at_millis: number;
+      from_state: string;
+      to_state: string;
+      reason: string;
+      actor: string;
+      trigger: TransitionRecord['trigger'];
+      evidence_json: string | null;
+    }[];
+    return rows.map((row) => ({
+      rolloutId: row.rollout_id,
+      seq: row.seq,
+      atMillis: row.at_millis,
+      from: row.from_state,
+      to: row.to_state,
+      reason: row.reason,
+      actor: row.actor,
+      trigger: row.trigger,
+      ...(row.evidence_json === null ? {} : { evidence: JSON.parse(row.evidence_json) as GateResult }),
+    }));
+  }
+
+  /** Verdict history of a rollout, oldest first (`limit`: only the latest n). */
+  verdicts(rolloutId: string, limit?: number): StoredVerdict[] {
+    const rows = this.db
+      .prepare(`SELECT * FROM (SELECT * FROM verdicts WHERE rollout_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq`)
+      .all(rolloutId, limit ?? -1) as {
+      rollout_id: string;
+      seq: number;
+      at_millis: number;
+      verdict: Verdict;
+      reason: string;
+      result_json: string;
+    }[];
+    return rows.map((row) => ({
+      rolloutId: row.rollout_id,
+      seq: row.seq,
+      atMillis: row.at_millis,
+      verdict: row.verdict,
+      reason: row.reason,
+      result: JSON.parse(row.result_json) as GateResult,
+    }));
+  }
+
+  /** Manual actions of a rollout, oldest first. */
+  manualActions(rolloutId: string): StoredManualAction[] {
+    const rows = this.db.prepare('SELECT * FROM manual_actions WHERE rollout_id = ? ORDER BY id').all(rolloutId) as {
+      rollout_id: string;
+      at_millis: number;
+      action: ManualAction;
+      actor: string;
+      reason: string;
+      accepted: number;
+      outcome: string;
+    }[];
+    return rows.map((row) => ({
+      rolloutId: row.rollout_id,
+      atMillis: row.at_millis,
+      action: row.action,
+      actor: row.actor,
+      reason: row.reason,
+      accepted: row.accepted === 1,
+      outcome: row.outcome,
+    }));
+  }
+
+  /** Records a notification attempt (one row per notifier). */
+  recordNotification(entry: Omit<StoredNotification, 'id'> & { readonly payload: unknown }): void {
+    this.db
+      .prepare(
+        `INSERT INTO notifications (rollout_id, at_millis, kind, severity, title, notifier, delivered, attempts, error, payload_json)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        entry.rolloutId,
+        entry.atMillis,
+        entry.kind,
+        entry.severity,
+        entry.title,
+        entry.notifier,
+        entry.delivered ? 1 : 0,
+        entry.attempts,
+        entry.error ?? null,
+        JSON.stringify(entry.payload),
+      );
+  }
+
+  /** Notifications of a rollout, oldest first. */
+  notifications(rolloutId: string): StoredNotification[] {
+    const rows = this.db.prepare('SELECT * FROM notifications WHERE rollout_id = ? ORDER BY id').all(rolloutId) as {
+      id: number;
+      rollout_id: string;
+      at_millis: number;
+      kind: NotificationKind;
+      severity: Severity;
+      title: string;
+      notifier: string;
+      delivered: number;
+      attempts: number;
+      error: string | null;
+    }[];
+    return rows.map((row) => ({
+      id: row.id,
+      rolloutId: row.rollout_id,
+      atMillis: row.at_millis,
+      kind: row.kind,
+      severity: row.severity,
+      title: row.title,
+      notifier: row.notifier,
+      delivered: row.delivered === 1,
+      attempts: row.attempts,
+      ...(row.error === null ? {} : { error: row.error }),
+    }));
+  }
+
+  /** Stores (or replaces) the post-mortem of a rollout. */
+  savePostMortem(postMortem: PostMortem): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO post_mortems (rollout_id, at_millis, snapshot_json) VALUES (?, ?, ?)')
+      .run(postMortem.rolloutId, postMortem.atMillis, JSON.stringify(postMortem));
+  }
+
+  /** The post-mortem of a rolled-back rollout, or undefined. */
+  getPostMortem(rolloutId: string): PostMortem | undefined {
+    const row = this.db.prepare('SELECT snapshot_json FROM post_mortems WHERE rollout_id = ?').get(rolloutId) as
+      | { snapshot_json: string }
+      | undefined;
+    return row === undefined ? undefined : (JSON.parse(row.snapshot_json) as PostMortem);
+  }
+
+  /** Closes the database (idempotent). */
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function toRecord(row: RolloutRow): RolloutRecord {
+  return {
+    id: row.id,
+    flagKey: row.flag_key,
+    config: JSON.parse(row.config_json) as RolloutConfig,
+    state: JSON.parse(row.state_json) as RolloutState,
+    ...(row.gate_state_json === null ? {} : { gateState: JSON.parse(row.gate_state_json) as JsonValue }),
+    ...(row.applied_split_json === null ? {} : { appliedSplit: JSON.parse(row.applied_split_json) as RoutingSplit }),
+    createdAtMillis: row.created_at,
+    updatedAtMillis: row.updated_at,
+  };
+}
