@@ -1,0 +1,38 @@
+export type {
+  AnalysisUnit,
+  CheckOptions,
+  ConfigurableUnit,
+  GateCheckName,
+  GateConfig,
+  GateMode,
+  GateOptions,
+  LatencyCheckConfig,
+  LatencyCheckOptions,
+  RateCheckConfig,
+  RateCheckOptions,
+  ResolvedCheck,
+  ResponseLengthCheckConfig,
+  ResponseLengthCheckOptions,
+  SampleRatioOptions,
+  SimilarityCheckConfig,
+  SimilarityCheckOptions,
+  ToolMixCheckConfig,
+  ToolMixCheckOptions,
+  ToxicityCheckConfig,
+  ToxicityCheckOptions,
+  WarmupOptions,
+} from './config.js';
+export {
+  ANALYSIS_UNIT,
+  GATE_CHECK,
+  GATE_DEFAULTS,
+  GATE_MODE,
+  resolveGateConfig,
+  safeResolveGateConfig,
+} from './config.js';
+export type { GateContext, GateEvaluation, GateEvaluator, JsonValue } from './evaluator.js';
+export { createGate } from './gate.js';
+export type { PromotionBasis, PromotionReadiness } from './promotion.js';
+export { PROMOTION_BASIS, promotionReadiness } from './promotion.js';
+export type { CheckEvidence, CheckMethod, CohortMeasurement, GateResult } from './types.js';
+export { CHECK_METHOD } from './types.js';

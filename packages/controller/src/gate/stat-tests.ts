@@ -1,0 +1,133 @@
+/**
+ * The gate's narrow view of the anytime-valid tests of `@agent-canary/stats`
+ * (statistics.md §2–§3.5): plain per-epoch counts in, e-values and effects out. Every
+ * test bets on the arm label of observations whose score depends on the outcome only,
+ * so the wealth is order-free and computable from counts; epochs of constant ρ0 add
+ * their log-wealth.
+ */
+import {
+  type BucketCounts,
+  latencyLogEValue,
+  mixTest,
+  prepareLatencyReference,
+  RANK_SIDE,
+  rankScoreLogEValue,
+  rankScoreTest,
+  rateTest,
+  sampleRatioTest,
+} from '@agent-canary/stats';
+import type { FrozenReference } from './state.js';
+
+/** Result of one e-process at this look. */
+export interface EProcessResult {
+  readonly eValue: number;
+  readonly boundary: number;
+  readonly alpha: number;
+  readonly reject: boolean;
+}
+
+/** Adverse events of one ρ0 epoch. */
+export interface RateCounts {
+  readonly rho0: number;
+  readonly canaryEvents: number;
+  readonly controlEvents: number;
+}
+
+/** T-RATE with its effect estimate and anytime bounds on the relative risk. */
+export interface RateResult extends EProcessResult {
+  readonly relativeRisk: number | undefined;
+  readonly rrLower: number;
+  readonly rrUpper: number;
+}
+
+/** T-RATE (§3.1): one-sided test that the canary raises an adverse rate. */
+export function rateEProcess(epochs: readonly RateCounts[], alpha: number): RateResult {
+  const result = rateTest({
+    epochs: epochs.map((e) => ({
+      rho0: e.rho0,
+      canaryEvents: e.canaryEvents,
+      totalEvents: e.canaryEvents + e.controlEvents,
+    })),
+    alpha,
+  });
+  return {
+    eValue: result.eValue,
+    boundary: result.boundary,
+    alpha: result.alpha,
+    reject: result.reject,
+    relativeRisk: result.relativeRisk,
+    rrLower: result.rrLower,
+    rrUpper: result.rrUpper,
+  };
+}
+
+/** Canary and control counts on the reference's slots, for one ρ0 epoch. */
+export interface RankCounts {
+  readonly rho0: number;
+  readonly canary: readonly number[];
+  readonly control: readonly number[];
+}
+
+/** The frozen reference as bucket counts: its finite edges, then an overflow bucket. */
+export function referenceBuckets(reference: FrozenReference): BucketCounts {
+  const buckets = reference.edges.map((upper, index) => ({ upper, count: reference.counts[index] ?? 0 }));
+  buckets.push({ upper: Number.POSITIVE_INFINITY, count: reference.counts[reference.edges.length] ?? 0 });
+  return buckets;
+}
+
+/** T-DIST (§3.4): two-sided rank-score bet of canary vs control on the frozen reference. */
+export function rankScoreEProcess(
+  reference: FrozenReference,
+  epochs: readonly RankCounts[],
+  alpha: number,
+): EProcessResult {
+  const result = rankScoreTest({ reference: referenceBuckets(reference), epochs, alpha, side: RANK_SIDE.twoSided });
+  return { eValue: result.eValue, boundary: result.boundary, alpha: result.alpha, reject: result.reject };
+}
+
+/**
+ * T-LAT (§3.2): mean of the body bet and the exceedance tests at the reference p95 and
+ * p99. Uses the stats package's cheap path (no bounds or summaries): the gate reports its
+ * own quantiles, and `latencyTest` costs ten times more per look.
+ */
+export function latencyEProcess(
+  reference: FrozenReference,
+  epochs: readonly RankCounts[],
+  alpha: number,
+): EProcessResult & { readonly body: number } {
+  const prepared = prepareLatencyReference({ reference: referenceBuckets(reference) });
+  const logE = latencyLogEValue(prepared, epochs);
+  const body = Math.exp(rankScoreLogEValue(prepared.scores, epochs, RANK_SIDE.greater));
+  const boundary = 1 / alpha;
+  return { eValue: Math.exp(logE), boundary, alpha, reject: logE >= Math.log(boundary), body };
+}
+
+/** Calls per category in one ρ0 epoch. */
+export interface MixCounts {
+  readonly rho0: number;
+  readonly canary: Readonly<Record<string, number>>;
+  readonly control: Readonly<Record<string, number>>;
+}
+
+/**
+ * T-MIX (§3.3): product over categories of beta-binomial label mixtures, two-sided.
+ * `reference` (stable calls frozen at warm-up) decides which small categories are lumped.
+ */
+export function mixEProcess(
+  epochs: readonly MixCounts[],
+  alpha: number,
+  reference: Readonly<Record<string, number>> | undefined,
+): EProcessResult {
+  const result = mixTest({ epochs, alpha, ...(reference ? { reference } : {}) });
+  return { eValue: result.eValue, boundary: result.boundary, alpha: result.alpha, reject: result.reject };
+}
+
+/** SRM (§3.5): Dirichlet-multinomial e-value of cohort counts against the configured split. */
+export function sampleRatioEProcess(
+  counts: Readonly<Record<string, number>>,
+  split: Readonly<Record<string, number>>,
+  alpha: number,
+): EProcessResult {
+  const result = sampleRatioTest({ epochs: [{ split, counts }], alpha });
+  return { eValue: result.eValue, boundary: result.boundary, alpha: result.alpha, reject: result.reject };
+}
