@@ -1,0 +1,212 @@
+/**
+ * The model behind `agent-canary report`: everything the HTML report draws, built from
+ * what the controller persisted (transitions, gate evaluations with their evidence).
+ */
+
+import type { CheckEvidence, CheckMethod, GateResult, RolloutStep } from '@agent-canary/controller';
+import type { Cohort, Verdict } from '@agent-canary/conventions';
+import type { CliStore, RolloutOutcome, ToolMix } from '../store.js';
+
+/** Traffic shares at one instant, in percent (they sum to 100). */
+export interface SharePoint {
+  readonly atMillis: number;
+  readonly stable: number;
+  readonly canary: number;
+  readonly control: number;
+}
+
+/** Requests per cohort in the window of one gate evaluation. */
+export interface RequestPoint {
+  readonly atMillis: number;
+  readonly requests: Readonly<Record<Cohort, number>>;
+}
+
+/** One check at one evaluation. */
+export interface CheckPoint {
+  readonly atMillis: number;
+  readonly verdict: Verdict;
+  /** Measured value in the canary cohort. */
+  readonly canary?: number;
+  /** Measured value in the control cohort. */
+  readonly control?: number;
+  readonly threshold?: CheckEvidence['threshold'];
+  /** Sequential checks: e-value and its boundary 1/alpha. */
+  readonly statistic?: CheckEvidence['statistic'];
+  readonly effect?: CheckEvidence['effect'];
+  readonly reason: string;
+}
+
+/** One gate check over the rollout. */
+export interface CheckSeries {
+  readonly check: string;
+  readonly method: CheckMethod;
+  /** Unit of analysis of the samples (`request`, `subject`, `tool_call`). */
+  readonly unit: string;
+  readonly points: readonly CheckPoint[];
+}
+
+/** One decision (state transition) and the evidence behind it. */
+export interface ReportDecision {
+  readonly atMillis: number;
+  readonly from: string;
+  readonly to: string;
+  readonly cause: string;
+  readonly actor: string;
+  readonly reason: string;
+  /** Gate verdict behind an automatic decision. */
+  readonly verdict?: Verdict;
+  readonly evidence: readonly CheckEvidence[];
+}
+
+/** Everything `renderReportHtml` draws. JSON-serialisable. */
+export interface ReportData {
+  readonly generatedAtMillis: number;
+  readonly rollout: {
+    readonly id: string;
+    readonly flagKey: string;
+    readonly canaryRelease: string;
+    readonly stableRelease: string;
+    readonly state: string;
+    readonly outcome?: RolloutOutcome;
+    readonly stepIndex: number;
+    readonly stepCount: number;
+    readonly canaryPercent: number;
+    /** The configured steps, when the definition was stored. */
+    readonly steps: readonly RolloutStep[];
+  };
+  /** Origin of every time axis (first transition or evaluation). */
+  readonly startMillis: number;
+  /** Last instant covered by the report. */
+  readonly endMillis: number;
+  readonly share: readonly SharePoint[];
+  readonly requests: readonly RequestPoint[];
+  /** Gate checks (threshold, sequential, drift, sample ratio), in first-seen order. */
+  readonly checks: readonly CheckSeries[];
+  readonly toolMix?: ToolMix;
+  readonly decisions: readonly ReportDecision[];
+}
+
+function toShare(atMillis: number, canaryPercent: number, controlPercent: number): SharePoint {
+  const canary = clampPercent(canaryPercent);
+  const control = clampPercent(Math.min(controlPercent, 100 - canary));
+  return { atMillis, canary, control, stable: clampPercent(100 - canary - control) };
+}
+
+function clampPercent(value: number): number {
+  return Number.isFinite(value) ? Math.min(100, Math.max(0, value)) : 0;
+}
+
+function checkPoint(atMillis: number, evidence: CheckEvidence): CheckPoint {
+  const canary = evidence.measurements.find((measurement) => measurement.cohort === 'canary')?.value;
+  const control = evidence.measurements.find((measurement) => measurement.cohort === 'control')?.value;
+  return {
+    atMillis,
+    verdict: evidence.verdict,
+    ...(canary === undefined ? {} : { canary }),
+    ...(control === undefined ? {} : { control }),
+    ...(evidence.threshold ? { threshold: evidence.threshold } : {}),
+    ...(evidence.statistic ? { statistic: evidence.statistic } : {}),
+    ...(evidence.effect ? { effect: evidence.effect } : {}),
+    reason: evidence.reason,
+  };
+}
+
+/**
+ * One point per instant (the last written wins) and none that repeats the previous
+ * split: a stepped chart of the result is the same, without coincident points.
+ */
+function dedupeShares(points: readonly SharePoint[]): SharePoint[] {
+  const out: SharePoint[] = [];
+  for (const point of points) {
+    const previous = out.at(-1);
+    if (previous && previous.atMillis === point.atMillis) out[out.length - 1] = point;
+    else if (!previous || previous.canary !== point.canary || previous.control !== point.control) out.push(point);
+  }
+  // A repeat removed above may have been the last point; the caller carries the split to the end.
+  return out;
+}
+
+/** Groups the checks of successive gate results into one series per check. */
+export function checkSeriesOf(results: readonly GateResult[]): CheckSeries[] {
+  const series = new Map<string, { check: string; method: CheckMethod; unit: string; points: CheckPoint[] }>();
+  for (const result of results) {
+    for (const evidence of result.checks) {
+      let entry = series.get(evidence.check);
+      if (!entry) {
+        entry = { check: evidence.check, method: evidence.method, unit: evidence.unit, points: [] };
+        series.set(evidence.check, entry);
+      }
+      entry.points.push(checkPoint(result.evaluatedAtMillis, evidence));
+    }
+  }
+  return [...series.values()];
+}
+
+/**
+ * Reads one rollout's history from the store into the report model.
+ * @returns undefined when the store has no such rollout
+ */
+export async function buildReportData(
+  store: Pick<CliStore, 'get' | 'history'>,
+  rolloutId: string,
+  nowMillis: number = Date.now(),
+): Promise<ReportData | undefined> {
+  const [rollout, history] = await Promise.all([store.get(rolloutId), store.history(rolloutId)]);
+  if (!rollout || !history) return undefined;
+  const evaluations = [...history.evaluations].sort((a, b) => a.atMillis - b.atMillis);
+  const transitions = [...history.transitions].sort((a, b) => a.atMillis - b.atMillis);
+  // Evaluations first: at equal times the transition is the consequence, so its split wins
+  // (the sort is stable).
+  const sorted = [
+    ...evaluations.map((evaluation) =>
+      toShare(evaluation.atMillis, evaluation.canaryPercent, evaluation.controlPercent),
+    ),
+    ...transitions.map((transition) =>
+      toShare(transition.atMillis, transition.canaryPercent, transition.controlPercent),
+    ),
+  ].sort((a, b) => a.atMillis - b.atMillis);
+  const share = dedupeShares(sorted);
+  const times = [...transitions.map((t) => t.atMillis), ...evaluations.map((e) => e.atMillis)];
+  const startMillis = times.length > 0 ? Math.min(...times) : (rollout.startedAtMillis ?? rollout.updatedAtMillis);
+  const endMillis =
+    rollout.outcome === undefined
+      ? Math.max(nowMillis, ...times, startMillis)
+      : Math.max(...times, rollout.updatedAtMillis, startMillis);
+  const last = share.at(-1);
+  // Carry the last share to the end so a running or finished rollout's timeline reaches "now".
+  if (last && last.atMillis < endMillis) share.push({ ...last, atMillis: endMillis });
+  return {
+    generatedAtMillis: nowMillis,
+    rollout: {
+      id: rollout.id,
+      flagKey: rollout.flagKey,
+      canaryRelease: rollout.canaryRelease,
+      stableRelease: rollout.stableRelease,
+      state: rollout.state,
+      ...(rollout.outcome ? { outcome: rollout.outcome } : {}),
+      stepIndex: rollout.stepIndex,
+      stepCount: rollout.stepCount,
+      canaryPercent: rollout.canaryPercent,
+      steps: history.steps,
+    },
+    startMillis,
+    endMillis,
+    share,
+    requests: evaluations.map((evaluation) => ({
+      atMillis: evaluation.atMillis,
+      requests: evaluation.result.requests,
+    })),
+    checks: checkSeriesOf(evaluations.map((evaluation) => evaluation.result)),
+    ...(history.toolMix ? { toolMix: history.toolMix } : {}),
+    decisions: transitions.map((transition) => ({
+      atMillis: transition.atMillis,
+      from: transition.from,
+      to: transition.to,
+      cause: transition.cause,
+      actor: transition.actor,
+      reason: transition.reason,
+      ...(transition.result ? { verdict: transition.result.verdict } : {}),
+      evidence: transition.result?.checks ?? [],
+    })),
+  };
+}

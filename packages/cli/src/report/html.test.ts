@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { memoryStore, syntheticRollout } from '../testing-fixtures/synthetic-rollout.js';
+import { buildReportData, type ReportData } from './data.js';
+import { escapeHtml, jsonForScript, loadChartJsSource, renderReportHtml } from './html.js';
+
+const HOSTILE = '</script><script>alert(1)</script><!-- "\'&\u2028';
+
+async function reportData(options: Parameters<typeof syntheticRollout>[0] = {}): Promise<ReportData> {
+  const rollout = syntheticRollout(options);
+  const data = await buildReportData(memoryStore([rollout]), rollout.summary.id, rollout.endMillis);
+  if (!data) throw new Error('no data');
+  return data;
+}
+
+function scripts(html: string): string[] {
+  return [...html.matchAll(/<script\b[^>]*>([\s\S]*?)<\/script>/gi)].map((match) => match[1] ?? '');
+}
+
+describe('renderReportHtml', () => {
+  it('is one self-contained file: Chart.js inlined, no external script, style, link or source map', async () => {
+    const html = renderReportHtml(await reportData());
+    expect(html).not.toMatch(/<(script|img|iframe)\b[^>]*\bsrc=/i);
+    expect(html).not.toMatch(/<link\b/i);
+    expect(html).not.toMatch(/url\(\s*['"]?https?:/i);
+    expect(html).not.toContain('sourceMappingURL');
+    expect(html).toContain("default-src 'none'");
+    const [data, chart, client] = scripts(html);
+    expect(scripts(html)).toHaveLength(3);
+    expect(chart).toContain('Chart.js v4');
+    expect(chart?.length).toBeGreaterThan(100_000);
+    expect(client).toContain("getElementById('report-data')");
+    expect(JSON.parse(data ?? '')).toMatchObject({ rollout: { id: 'support-agent-7f3a' } });
+  });
+
+  it('escapes hostile release names, reasons and check text everywhere', async () => {
+    const data = await reportData({ canaryRelease: HOSTILE, stableRelease: `<b>${HOSTILE}`, pauseReason: HOSTILE });
+    const html = renderReportHtml(data);
+    expect(html).not.toContain('<script>alert(1)');
+    expect(html).not.toContain('<b>');
+    expect(html).toContain('&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;!-- &quot;&#39;&amp;');
+    // Exactly the three script elements the report opens: nothing in the data closed or opened one.
+    expect(html.match(/<script\b/gi)).toHaveLength(3);
+    expect(html.match(/<\/script>/gi)).toHaveLength(3);
+    // The embedded data survives the escaping byte for byte.
+    expect(JSON.parse(scripts(html)[0] ?? '')).toEqual(JSON.parse(JSON.stringify(data)));
+  });
+
+  it('shows every decision with its evidence, non-passing checks first', async () => {
+    const data = await reportData();
+    const html = renderReportHtml(data);
+    expect(html.match(/<tr><td class="when">/g)).toHaveLength(data.decisions.length);
+    const rollback = html.slice(html.lastIndexOf('<tr><td class="when">'));
+    expect(rollback).toContain('canary@50% → <strong>rolled_back</strong>');
+    expect(rollback.indexOf('badge-fail')).toBeLessThan(rollback.indexOf('other checks passed'));
+    expect(rollback).toContain('tool_success_rate');
+  });
+
+  it('uses the Chart.js bundle it is given', async () => {
+    const html = renderReportHtml(await reportData(), { chartJsSource: 'window.Chart = function () {};' });
+    expect(scripts(html)[1]).toBe('window.Chart = function () {};');
+  });
+});
+
+describe('escaping helpers', () => {
+  it('escapeHtml escapes the five HTML-significant characters', () => {
+    expect(escapeHtml(`<a href="x" title='y'>&</a>`)).toBe(
+      '&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;',
+    );
+  });
+
+  it('jsonForScript cannot end a script element and parses back to the same value', () => {
+    const value = { text: HOSTILE, nested: ['</SCRIPT >', '<!--', '\u2029'] };
+    const json = jsonForScript(value);
+    expect(json).not.toMatch(/[<>&\u2028\u2029]/);
+    expect(JSON.parse(json)).toEqual(value);
+  });
+
+  it('loads the installed Chart.js UMD bundle once', () => {
+    const source = loadChartJsSource();
+    expect(source).toMatch(/Chart\.js v4\.\d+\.\d+/);
+    expect(loadChartJsSource()).toBe(source);
+  });
+});
