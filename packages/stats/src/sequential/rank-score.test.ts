@@ -81,6 +81,45 @@ describe('rankScoreTest', () => {
     expect(parts.logEValue).toBeCloseTo(whole.logEValue, 12);
   });
 
+  it('memoised factor tables give the per-observation product, across ρ0 epochs and sides', () => {
+    const reference = [
+      { upper: 1, count: 3 },
+      { upper: 2, count: 0 },
+      { upper: 5, count: 4 },
+      { upper: 9, count: 2 },
+    ];
+    const scores = rankScores(reference);
+    const epochs = [
+      { rho0: 0.5, canary: [1, 0, 2, 3], control: [2, 1, 0, 1] },
+      { rho0: 0.2, canary: [0, 4, 1, 0], control: [3, 0, 2, 5] },
+    ];
+    const grid = [0.1, 0.7];
+    // Direct definition: mean over components of Π (1 + λ·w·(1{canary} − ρ0)).
+    const direct = (side: 'greater' | 'less' | 'two-sided') => {
+      const signs = side === 'two-sided' ? [1, -1] : side === 'less' ? [-1] : [1];
+      let sum = 0;
+      for (const sign of signs) {
+        for (const c of grid) {
+          let wealth = 1;
+          for (const epoch of epochs) {
+            const lambda = (sign * c) / Math.max(epoch.rho0, 1 - epoch.rho0);
+            scores.forEach((w, b) => {
+              wealth *= (1 + lambda * w * (1 - epoch.rho0)) ** (epoch.canary[b] ?? 0);
+              wealth *= (1 - lambda * w * epoch.rho0) ** (epoch.control[b] ?? 0);
+            });
+          }
+          sum += wealth;
+        }
+      }
+      return Math.log(sum / (signs.length * grid.length));
+    };
+    for (const side of [RANK_SIDE.greater, RANK_SIDE.less, RANK_SIDE.twoSided]) {
+      // Twice: the second call reads the memoised tables.
+      expect(rankScoreLogEValue(scores, epochs, side, grid)).toBeCloseTo(direct(side), 12);
+      expect(rankScoreLogEValue(scores, epochs, side, grid)).toBeCloseTo(direct(side), 12);
+    }
+  });
+
   it('validates alignment and options', () => {
     const epochs = [{ rho0: 0.5, canary: [1], control: [1, 0] }];
     expect(() => rankScoreTest({ reference: twoBuckets, epochs, alpha: 0.01 })).toThrow(StatsInputError);

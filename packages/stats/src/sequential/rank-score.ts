@@ -10,7 +10,7 @@
  * how many canary and control observations fell in each bucket.
  */
 
-import { logMeanExp, xlog1py } from '../special.js';
+import { logMeanExp } from '../special.js';
 import { type BucketCounts, midCdf, validateAlignedCounts, validateBucketCounts } from './buckets.js';
 import { requireOpenUnit, StatsInputError } from './errors.js';
 
@@ -147,26 +147,65 @@ export function rankScoreLogEValue(
   grid: readonly number[] = RANK_SCORE_TEST_DEFAULTS.grid,
 ): number {
   const signs = side === RANK_SIDE.twoSided ? [1, -1] : side === RANK_SIDE.less ? [-1] : [1];
-  const logs: number[] = [];
-  for (const sign of signs) {
-    for (const c of grid) {
-      let logWealth = 0;
-      for (const epoch of epochs) {
-        const lambda = (sign * c) / Math.max(epoch.rho0, 1 - epoch.rho0);
-        const canaryFactor = lambda * (1 - epoch.rho0);
-        const controlFactor = -lambda * epoch.rho0;
-        for (let b = 0; b < scores.length; b += 1) {
-          const canary = epoch.canary[b] ?? 0;
-          const control = epoch.control[b] ?? 0;
-          if (canary === 0 && control === 0) continue;
-          const w = scores[b] ?? 0;
-          logWealth += xlog1py(canary, canaryFactor * w) + xlog1py(control, controlFactor * w);
-        }
+  const components = signs.length * grid.length;
+  const logs = new Array<number>(components).fill(0);
+  const size = scores.length;
+  for (const epoch of epochs) {
+    const table = logFactorTable(scores, epoch.rho0, signs, grid);
+    for (let b = 0; b < size; b += 1) {
+      const canary = epoch.canary[b] ?? 0;
+      const control = epoch.control[b] ?? 0;
+      if (canary === 0 && control === 0) continue;
+      // Counts times precomputed ln(1 + λ·w·ε): multiply-adds instead of logarithms.
+      for (let k = 0, row = b * 2 * components; k < components; k += 1, row += 2) {
+        logs[k] = (logs[k] ?? 0) + canary * (table[row] ?? 0) + control * (table[row + 1] ?? 0);
       }
-      logs.push(logWealth);
     }
   }
   return logMeanExp(logs);
+}
+
+/**
+ * ln(1 + λ·w_b·(1 − ρ0)) and ln(1 − λ·w_b·ρ0) per bucket and bet component, laid out
+ * bucket-major. Evaluations repeat with the same frozen scores and ρ0 (every tick of
+ * a rollout), so tables are memoised per scores array (weakly: a dropped reference
+ * frees its tables).
+ */
+const tableCache = new WeakMap<readonly number[], Map<string, Float64Array>>();
+
+function logFactorTable(
+  scores: readonly number[],
+  rho0: number,
+  signs: readonly number[],
+  grid: readonly number[],
+): Float64Array {
+  let byKey = tableCache.get(scores);
+  if (!byKey) {
+    byKey = new Map();
+    tableCache.set(scores, byKey);
+  }
+  const key = `${rho0}|${signs.join(',')}|${grid.join(',')}`;
+  const cached = byKey.get(key);
+  if (cached) return cached;
+  const components = signs.length * grid.length;
+  const table = new Float64Array(scores.length * 2 * components);
+  for (let b = 0; b < scores.length; b += 1) {
+    const w = scores[b] ?? 0;
+    let k = 0;
+    for (const sign of signs) {
+      for (const c of grid) {
+        const lambda = (sign * c) / Math.max(rho0, 1 - rho0);
+        const row = (b * components + k) * 2;
+        table[row] = Math.log1p(lambda * (1 - rho0) * w);
+        table[row + 1] = Math.log1p(-lambda * rho0 * w);
+        k += 1;
+      }
+    }
+  }
+  // A rollout sees a handful of ρ0 values; bound the map against unusual callers.
+  if (byKey.size >= 16) byKey.clear();
+  byKey.set(key, table);
+  return table;
 }
 
 /** Per-bucket bet scores w_b = 2u_b − 1 from the reference's mid-CDF. */
