@@ -56,6 +56,47 @@ export {
   safeResolveGateConfig,
 } from './gate/index.js';
 export type {
+  BehaviorBaseline,
+  BehaviorMonitor,
+  BehaviorMonitorConfig,
+  BehaviorMonitorOptions,
+  BehaviorWindowQuery,
+  BehaviorWindowResult,
+  BehaviorWindowSource,
+  CreateBehaviorMonitorOptions,
+  DriftEvidence,
+  DriftNotification,
+  FreezeBaselineInput,
+  FreezeBaselineResult,
+  MonitorAlertRecord,
+  MonitorPhase,
+  MonitorSignal,
+  MonitorState,
+  MonitorStatus,
+  MonitorTickResult,
+  MonitorWindow,
+  SignalAlertState,
+  SignalEvaluation,
+  SignalStatus,
+} from './monitor/index.js';
+export {
+  createBehaviorMonitor,
+  emptyMonitorWindow,
+  evaluateSignals,
+  MONITOR_DEFAULTS,
+  MONITOR_PHASE,
+  MONITOR_SIGNAL,
+  MONITOR_SIGNALS,
+  mergeMonitorWindows,
+  metricBehaviorSource,
+  monitorWindowFromAggregate,
+  monitorWindowFromCohortWindow,
+  processorBehaviorSource,
+  resolveMonitorConfig,
+  runMonitor,
+  SIGNAL_STATUS,
+} from './monitor/index.js';
+export type {
   Notification,
   NotificationLogger,
   Notifier,
@@ -63,6 +104,28 @@ export type {
   WebhookNotifierOptions,
 } from './notify/notifier.js';
 export { logNotifier, WEBHOOK_DEFAULTS, webhookNotifier } from './notify/notifier.js';
+export type {
+  ListReleasesOptions,
+  ModelParameterValue,
+  PromptReference,
+  RegistryWriteOptions,
+  ReleaseConfiguration,
+  ReleaseOptions,
+  ReleaseRecord,
+  ReleaseStatus,
+  ReleaseStatusChange,
+  StoredRelease,
+} from './registry/index.js';
+export {
+  createRelease,
+  currentStableRelease,
+  listReleases,
+  markRelease,
+  RELEASE_STATUS,
+  releaseConfigReader,
+  resolveReleaseOptions,
+  showRelease,
+} from './registry/index.js';
 export type {
   RolloutConfig,
   RolloutOptions,

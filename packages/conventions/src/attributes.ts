@@ -25,6 +25,17 @@ export const ATTR_FLAG_KEY = 'agent_canary.flag.key';
 export const ATTR_SUBJECT = 'agent_canary.subject';
 /** Hash of the prompt actually used to serve the request. */
 export const ATTR_PROMPT_HASH = 'agent_canary.prompt.hash';
+/**
+ * Hash of the prompt the assigned release prescribes (from its configuration), on every
+ * span of the request. Differs from `agent_canary.prompt.hash` only when the app used
+ * another prompt than the one it was assigned.
+ */
+export const ATTR_RELEASE_PROMPT_HASH = 'agent_canary.release.prompt_hash';
+/**
+ * Model the assigned release prescribes, on every span of the request. The model actually
+ * called is `gen_ai.request.model` on the model-call spans; a difference is a mismatch.
+ */
+export const ATTR_RELEASE_MODEL = 'agent_canary.release.model';
 
 // --- agent-canary: behaviour signals that no convention covers ---
 

@@ -19,6 +19,23 @@ export type {
   RegisterOptions,
 } from './register.js';
 export { ENV_CAPTURE_CONTENT, REGISTER_DEFAULTS, registerAgentCanary, resolveRegisterConfig } from './register.js';
+export type {
+  ModelParameterValue,
+  PromptLabelLookup,
+  ReleaseConfig,
+  ReleaseConfigReader,
+  ReleaseConfigSource,
+  ResolvedRelease,
+  ResolveReleaseConfigOptions,
+} from './release-config.js';
+export {
+  contextWithResolvedRelease,
+  hashPrompt,
+  ReleaseConfigSpanProcessor,
+  recordPromptUsed,
+  resolveReleaseConfig,
+  withResolvedRelease,
+} from './release-config.js';
 export {
   contextWithRelease,
   getActiveRelease,
@@ -33,6 +50,7 @@ export type {
   ModelCall,
   ModelCallOptions,
   ModelResponse,
+  SpanClockOptions,
   ToolCallOptions,
   Turn,
 } from './spans.js';

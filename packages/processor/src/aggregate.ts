@@ -71,6 +71,12 @@ export interface AggregateSnapshot {
   readonly subjectsWith: Readonly<Record<AdverseSignal, number>>;
   /** Duration of each subject's first turn only (one observation per subject), ms. */
   readonly subjectLatencyMillis: SketchSnapshot;
+  /**
+   * Spans whose prompt hash or model differs from what the assigned release prescribes
+   * (`agent_canary.release.prompt_hash` / `agent_canary.release.model`): the app served a
+   * configuration other than the one routing assigned.
+   */
+  readonly configMismatches: number;
   /** Answer length of each subject's first turn only. */
   readonly subjectOutputLength: SketchSnapshot;
 }
@@ -110,7 +116,8 @@ type CountField =
   | 'refusals'
   | 'inputTokens'
   | 'outputTokens'
-  | 'newSubjects';
+  | 'newSubjects'
+  | 'configMismatches';
 const COUNT_FIELDS: readonly CountField[] = [
   'turns',
   'turnErrors',
@@ -120,6 +127,7 @@ const COUNT_FIELDS: readonly CountField[] = [
   'inputTokens',
   'outputTokens',
   'newSubjects',
+  'configMismatches',
 ];
 
 interface MutableOutcome {
@@ -145,6 +153,7 @@ export class SeriesAggregate {
   inputTokens = 0;
   outputTokens = 0;
   newSubjects = 0;
+  configMismatches = 0;
   readonly subjectsWith: Record<AdverseSignal, number> = {
     turn_error: 0,
     tool_error: 0,
@@ -269,6 +278,7 @@ export class SeriesAggregate {
       subjectsWith: { ...this.subjectsWith },
       subjectLatencyMillis: sketch('subjectLatencyMillis'),
       subjectOutputLength: sketch('subjectOutputLength'),
+      configMismatches: this.configMismatches,
     };
   }
 

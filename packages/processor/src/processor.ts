@@ -4,8 +4,11 @@ import {
   AGENT_SPAN_KIND,
   type AgentSpanFacts,
   ATTR_COHORT,
+  ATTR_GEN_AI_REQUEST_MODEL,
   ATTR_GEN_AI_TOOL_NAME,
   ATTR_RELEASE_ID,
+  ATTR_RELEASE_MODEL,
+  ATTR_RELEASE_PROMPT_HASH,
   ATTR_ROLLOUT_ID,
   COHORT,
   type Cohort,
@@ -45,6 +48,26 @@ import {
 } from './snapshot.js';
 
 const PACKAGE_VERSION = '0.1.0';
+const MAX_MISMATCH_WARNINGS = 100;
+
+/**
+ * How a span's configuration differs from the one its assigned release prescribes, or
+ * undefined. The model is compared on model calls only (`gen_ai.request.model`, what the
+ * framework actually sent); the prompt hash wherever the app recorded the one it used.
+ */
+function configMismatch(attributes: Attributes, facts: AgentSpanFacts): string | undefined {
+  const assignedModel = attributes[ATTR_RELEASE_MODEL];
+  if (facts.kind === AGENT_SPAN_KIND.modelCall && typeof assignedModel === 'string') {
+    const used = attributes[ATTR_GEN_AI_REQUEST_MODEL];
+    if (typeof used === 'string' && used !== assignedModel) return `model ${used} instead of ${assignedModel}`;
+  }
+  const assignedPrompt = attributes[ATTR_RELEASE_PROMPT_HASH];
+  if (typeof assignedPrompt === 'string' && facts.promptHash !== undefined && facts.promptHash !== assignedPrompt) {
+    return `prompt ${facts.promptHash} instead of ${assignedPrompt}`;
+  }
+  return undefined;
+}
+
 /** Flag bit of "first turn counted"; signal i uses bit i + 1. */
 const SEEN_BIT = 1;
 const SIGNAL_BIT: Readonly<Record<AdverseSignal, number>> = Object.freeze(
@@ -130,6 +153,7 @@ export class BehaviorSpanProcessor implements SpanProcessor {
     failed: 0,
   };
   private seriesCapWarned = false;
+  private readonly mismatchesWarned = new Set<string>();
   private timer: ReturnType<typeof setInterval> | undefined;
   private writes: Promise<void> = Promise.resolve();
   private shutdownPromise: Promise<void> | undefined;
@@ -168,7 +192,8 @@ export class BehaviorSpanProcessor implements SpanProcessor {
         this.countSkipped(SKIP_REASON.unrecognised);
         return;
       }
-      this.record(facts);
+      this.counts.received++;
+      this.recordUnsafe(facts, configMismatch(span.attributes, facts));
     } catch (error) {
       this.counts.failed++;
       diag.error('agent-canary behaviour processor: failed to process a span', error);
@@ -189,7 +214,8 @@ export class BehaviorSpanProcessor implements SpanProcessor {
     }
   }
 
-  private recordUnsafe(facts: AgentSpanFacts): void {
+  /** `mismatch` describes how the span's configuration differs from the assigned release's. */
+  private recordUnsafe(facts: AgentSpanFacts, mismatch?: string): void {
     const release = facts.release;
     if (release === undefined || release === '') {
       this.counts.withoutRelease++;
@@ -215,6 +241,10 @@ export class BehaviorSpanProcessor implements SpanProcessor {
       bucket.set(series.key, aggregate);
     }
     this.counts.aggregated++;
+    if (mismatch !== undefined) {
+      aggregate.configMismatches++;
+      this.warnMismatch(release, mismatch);
+    }
     const attributes = series.attributes;
     const instruments = this.instruments;
     const subject = facts.subject;
@@ -285,6 +315,14 @@ export class BehaviorSpanProcessor implements SpanProcessor {
         return;
       }
     }
+  }
+
+  /** Warns once per release and kind of mismatch (bounded), so a misconfigured app is noticed, not spammed. */
+  private warnMismatch(release: string, mismatch: string): void {
+    const key = `${release}\u0000${mismatch}`;
+    if (this.mismatchesWarned.has(key) || this.mismatchesWarned.size >= MAX_MISMATCH_WARNINGS) return;
+    this.mismatchesWarned.add(key);
+    diag.warn(`agent-canary behaviour processor: release ${release} served ${mismatch}`);
   }
 
   private countSkipped(reason: (typeof SKIP_REASON)[keyof typeof SKIP_REASON]): void {

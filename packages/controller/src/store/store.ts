@@ -3,6 +3,14 @@ import Database from 'better-sqlite3';
 import { CONTROLLER_ERROR_CODE, ControllerError } from '../errors.js';
 import type { JsonValue } from '../gate/evaluator.js';
 import type { GateResult } from '../gate/types.js';
+import type {
+  BehaviorBaseline,
+  DriftEvidence,
+  MonitorAlertRecord,
+  MonitorSignal,
+  MonitorState,
+} from '../monitor/types.js';
+import type { ReleaseStatusChange, StoredRelease } from '../registry/types.js';
 import type { RolloutConfig } from '../rollout/config.js';
 import type {
   ManualAction,
@@ -118,7 +126,7 @@ export interface RolloutStoreOptions {
 }
 
 /** Schema version this code writes. */
-export const STORE_SCHEMA_VERSION = 1;
+export const STORE_SCHEMA_VERSION = 2;
 
 // Each entry migrates from version (index) to (index + 1). Append only; never edit a shipped one.
 const MIGRATIONS: readonly string[] = [
@@ -189,6 +197,47 @@ const MIGRATIONS: readonly string[] = [
     rollout_id TEXT NOT NULL,
     effect_json TEXT NOT NULL
   );
+  `,
+  // 2: release registry and behaviour monitoring.
+  `
+  CREATE TABLE releases (
+    id TEXT PRIMARY KEY,
+    release_json TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE release_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    release_id TEXT NOT NULL REFERENCES releases (id),
+    at_millis INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    rollout_id TEXT
+  );
+  CREATE INDEX release_events_release ON release_events (release_id, at_millis);
+  CREATE TABLE monitor_state (
+    monitor_id TEXT PRIMARY KEY,
+    state_json TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE behavior_baselines (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    monitor_id TEXT NOT NULL,
+    release_id TEXT NOT NULL,
+    frozen_at INTEGER NOT NULL,
+    baseline_json TEXT NOT NULL
+  );
+  CREATE TABLE monitor_alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    monitor_id TEXT NOT NULL,
+    release_id TEXT NOT NULL,
+    signal TEXT NOT NULL,
+    raised_at INTEGER NOT NULL,
+    cleared_at INTEGER,
+    clear_reason TEXT,
+    evidence_json TEXT NOT NULL
+  );
+  CREATE INDEX monitor_alerts_monitor ON monitor_alerts (monitor_id, raised_at);
   `,
 ];
 
@@ -513,6 +562,159 @@ export class RolloutStore {
       | { snapshot_json: string }
       | undefined;
     return row === undefined ? undefined : (JSON.parse(row.snapshot_json) as PostMortem);
+  }
+
+  // --- release registry ---
+
+  /** Inserts a release and its first status; throws when the id exists. */
+  insertRelease(release: StoredRelease, initial: ReleaseStatusChange): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare('INSERT INTO releases (id, release_json, created_at) VALUES (?, ?, ?)')
+        .run(release.id, JSON.stringify(release), release.createdAtMillis);
+      this.insertReleaseEvent(release.id, initial);
+    })();
+  }
+
+  /** The release with this id, or undefined. */
+  getRelease(id: string): StoredRelease | undefined {
+    const row = this.db.prepare('SELECT release_json FROM releases WHERE id = ?').get(id) as
+      | { release_json: string }
+      | undefined;
+    return row === undefined ? undefined : (JSON.parse(row.release_json) as StoredRelease);
+  }
+
+  /** Every release, newest first. */
+  listStoredReleases(): StoredRelease[] {
+    const rows = this.db.prepare('SELECT release_json FROM releases ORDER BY created_at DESC, rowid DESC').all() as {
+      release_json: string;
+    }[];
+    return rows.map((row) => JSON.parse(row.release_json) as StoredRelease);
+  }
+
+  /** Appends a status change recorded by hand (rollout-driven changes are derived from rollouts). */
+  appendReleaseEvent(releaseId: string, change: ReleaseStatusChange): void {
+    this.insertReleaseEvent(releaseId, change);
+  }
+
+  private insertReleaseEvent(releaseId: string, change: ReleaseStatusChange): void {
+    this.db
+      .prepare(
+        'INSERT INTO release_events (release_id, at_millis, status, reason, actor, rollout_id) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(releaseId, change.atMillis, change.status, change.reason, change.actor, change.rolloutId ?? null);
+  }
+
+  /** Status changes recorded for a release, oldest first. */
+  releaseEvents(releaseId: string): ReleaseStatusChange[] {
+    const rows = this.db
+      .prepare('SELECT * FROM release_events WHERE release_id = ? ORDER BY at_millis, id')
+      .all(releaseId) as {
+      at_millis: number;
+      status: ReleaseStatusChange['status'];
+      reason: string;
+      actor: string;
+      rollout_id: string | null;
+    }[];
+    return rows.map((row) => ({
+      status: row.status,
+      atMillis: row.at_millis,
+      reason: row.reason,
+      actor: row.actor,
+      ...(row.rollout_id === null ? {} : { rolloutId: row.rollout_id }),
+    }));
+  }
+
+  // --- behaviour monitor ---
+
+  /** The persisted state of a monitor, or undefined before its first tick. */
+  getMonitorState(monitorId: string): MonitorState | undefined {
+    const row = this.db.prepare('SELECT state_json FROM monitor_state WHERE monitor_id = ?').get(monitorId) as
+      | { state_json: string }
+      | undefined;
+    return row === undefined ? undefined : (JSON.parse(row.state_json) as MonitorState);
+  }
+
+  /**
+   * Persists a monitor's state with the alerts it raises and clears and the baseline it
+   * froze, in ONE transaction, so a restarted monitor neither repeats nor loses an alert.
+   * Returns the ids of the raised alerts, in order.
+   */
+  commitMonitor(input: {
+    readonly state: (raised: readonly number[]) => MonitorState;
+    readonly raise?: readonly { readonly signal: MonitorSignal; readonly evidence: DriftEvidence }[];
+    readonly clear?: readonly { readonly id: number; readonly atMillis: number; readonly reason: string }[];
+    readonly baseline?: BehaviorBaseline;
+    readonly monitorId: string;
+  }): number[] {
+    return this.db.transaction(() => {
+      const raised: number[] = [];
+      const insert = this.db.prepare(
+        'INSERT INTO monitor_alerts (monitor_id, release_id, signal, raised_at, evidence_json) VALUES (?, ?, ?, ?, ?)',
+      );
+      for (const alert of input.raise ?? []) {
+        const info = insert.run(
+          input.monitorId,
+          alert.evidence.release,
+          alert.signal,
+          alert.evidence.firstSeenAtMillis,
+          JSON.stringify(alert.evidence),
+        );
+        raised.push(Number(info.lastInsertRowid));
+      }
+      const clear = this.db.prepare(
+        'UPDATE monitor_alerts SET cleared_at = ?, clear_reason = ? WHERE id = ? AND cleared_at IS NULL',
+      );
+      for (const entry of input.clear ?? []) clear.run(entry.atMillis, entry.reason, entry.id);
+      if (input.baseline) {
+        this.db
+          .prepare(
+            'INSERT INTO behavior_baselines (monitor_id, release_id, frozen_at, baseline_json) VALUES (?, ?, ?, ?)',
+          )
+          .run(input.monitorId, input.baseline.release, input.baseline.frozenAtMillis, JSON.stringify(input.baseline));
+      }
+      const state = input.state(raised);
+      this.db
+        .prepare('INSERT OR REPLACE INTO monitor_state (monitor_id, state_json, updated_at) VALUES (?, ?, ?)')
+        .run(input.monitorId, JSON.stringify(state), state.updatedAtMillis);
+      return raised;
+    })();
+  }
+
+  /** Drift alerts of a monitor, oldest first (`openOnly`: not yet cleared). */
+  monitorAlerts(monitorId: string, options: { readonly openOnly?: boolean } = {}): MonitorAlertRecord[] {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM monitor_alerts WHERE monitor_id = ? ${options.openOnly ? 'AND cleared_at IS NULL' : ''} ORDER BY id`,
+      )
+      .all(monitorId) as {
+      id: number;
+      monitor_id: string;
+      release_id: string;
+      signal: MonitorSignal;
+      raised_at: number;
+      cleared_at: number | null;
+      clear_reason: string | null;
+      evidence_json: string;
+    }[];
+    return rows.map((row) => ({
+      id: row.id,
+      monitorId: row.monitor_id,
+      release: row.release_id,
+      signal: row.signal,
+      raisedAtMillis: row.raised_at,
+      ...(row.cleared_at === null ? {} : { clearedAtMillis: row.cleared_at }),
+      ...(row.clear_reason === null ? {} : { clearReason: row.clear_reason }),
+      evidence: JSON.parse(row.evidence_json) as DriftEvidence,
+    }));
+  }
+
+  /** Baselines frozen for a release (any monitor), oldest first. */
+  baselines(releaseId: string): BehaviorBaseline[] {
+    const rows = this.db
+      .prepare('SELECT baseline_json FROM behavior_baselines WHERE release_id = ? ORDER BY id')
+      .all(releaseId) as { baseline_json: string }[];
+    return rows.map((row) => JSON.parse(row.baseline_json) as BehaviorBaseline);
   }
 
   /** Closes the database (idempotent). */
