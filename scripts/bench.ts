@@ -30,19 +30,20 @@ const files = readdirSync(join(ROOT, 'packages')).flatMap((name) => {
 });
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-const existing = existsSync(DOC) ? readFileSync(DOC, 'utf8') : '# Benchmarks\n';
-let doc = existing;
 for (const file of files.filter((path) => path.includes(filter))) {
   const relative = file.slice(ROOT.length + 1);
   console.log(`running ${relative} ...`);
   const module = (await import(pathToFileURL(file).href)) as { run: () => Promise<BenchSection> };
   const section = await module.run();
   const body = `## ${section.title}\n\n<!-- bench:${relative} -->\nCommand: \`npx -y pnpm@12.4.2 bench ${relative}\`  \nMachine: ${machine}  \nDate: ${new Date().toISOString().slice(0, 10)}\n\n${section.markdown.trim()}\n<!-- /bench:${relative} -->\n`;
+  // Read the file just before writing: benchmarks run for minutes, and another run may
+  // have rewritten other sections meanwhile.
+  const doc = existsSync(DOC) ? readFileSync(DOC, 'utf8') : '# Benchmarks\n';
   const pattern = new RegExp(
     `## [^\\n]*\\n\\n<!-- bench:${relative.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} -->[\\s\\S]*?<!-- /bench:[^>]*-->\\n`,
   );
-  doc = pattern.test(doc) ? doc.replace(pattern, body) : `${doc.trimEnd()}\n\n${body}`;
+  const updated = pattern.test(doc) ? doc.replace(pattern, body) : `${doc.trimEnd()}\n\n${body}`;
+  writeFileSync(DOC, `${updated.trimEnd()}\n`);
   console.log(section.markdown);
+  console.log(`wrote ${relative}'s section of ${DOC}`);
 }
-writeFileSync(DOC, `${doc.trimEnd()}\n`);
-console.log(`wrote ${DOC}`);

@@ -29,7 +29,6 @@ import {
   hashPrompt,
   type ReleaseConfig,
   type ReleaseConfigReader,
-  ReleaseConfigSpanProcessor,
   ReleaseTaggingSpanProcessor,
   resolveReleaseConfig,
   withResolvedRelease,
@@ -107,12 +106,7 @@ describe('release registry and the one-call resolver', () => {
     const exporter = new InMemorySpanExporter();
     const behavior = new BehaviorSpanProcessor();
     const provider = new BasicTracerProvider({
-      spanProcessors: [
-        new ReleaseTaggingSpanProcessor(),
-        new ReleaseConfigSpanProcessor(),
-        behavior,
-        new SimpleSpanProcessor(exporter),
-      ],
+      spanProcessors: [new ReleaseTaggingSpanProcessor(), behavior, new SimpleSpanProcessor(exporter)],
     });
     trace.setGlobalTracerProvider(provider);
     const tracer = trace.getTracer('support-agent');

@@ -15,10 +15,11 @@ import {
   TraceFlags,
 } from '@opentelemetry/api';
 import { contextWithRelease, getActiveRelease, releaseAttributes } from './release-context.js';
+import { readClock, type SpanClockOptions } from './spans.js';
 import { resolveTracer, type TracerOptions } from './tracer.js';
 
 /** Options of `recordFeedback`. */
-export interface FeedbackOptions extends TracerOptions {
+export interface FeedbackOptions extends TracerOptions, SpanClockOptions {
   /** Trace id of the rated turn (`turn.span.spanContext().traceId`). */
   readonly traceId: string;
   /** Span id of the rated turn. */
@@ -65,9 +66,19 @@ export function recordFeedback(options: FeedbackOptions): boolean {
       ...(assignment === undefined ? {} : releaseAttributes(assignment)),
       [ATTR_FEEDBACK_KIND]: options.kind,
     };
+    const time = options.clock === undefined ? undefined : readClock(options.clock);
     resolveTracer(options)
-      .startSpan(FEEDBACK_SPAN_NAME, { kind: SpanKind.INTERNAL, attributes, links: [{ context: linked }] }, parent)
-      .end();
+      .startSpan(
+        FEEDBACK_SPAN_NAME,
+        {
+          kind: SpanKind.INTERNAL,
+          attributes,
+          links: [{ context: linked }],
+          ...(time === undefined ? {} : { startTime: time }),
+        },
+        parent,
+      )
+      .end(time);
     return true;
   } catch (error) {
     diag.error('agent-canary: recordFeedback failed', error);

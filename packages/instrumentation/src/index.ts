@@ -31,7 +31,6 @@ export type {
 export {
   contextWithResolvedRelease,
   hashPrompt,
-  ReleaseConfigSpanProcessor,
   recordPromptUsed,
   resolveReleaseConfig,
   withResolvedRelease,

@@ -16,7 +16,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   hashPrompt,
   type ReleaseConfig,
-  ReleaseConfigSpanProcessor,
   recordPromptUsed,
   resolveReleaseConfig,
   withResolvedRelease,
@@ -25,11 +24,7 @@ import { ReleaseTaggingSpanProcessor } from './tagging-processor.js';
 
 const exporter = new InMemorySpanExporter();
 const provider = new BasicTracerProvider({
-  spanProcessors: [
-    new ReleaseTaggingSpanProcessor(),
-    new ReleaseConfigSpanProcessor(),
-    new SimpleSpanProcessor(exporter),
-  ],
+  spanProcessors: [new ReleaseTaggingSpanProcessor(), new SimpleSpanProcessor(exporter)],
 });
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 trace.setGlobalTracerProvider(provider);

@@ -98,8 +98,6 @@ export interface ResolvedRelease {
   readonly fallbackReason?: string;
 }
 
-const CONFIG_KEY = createContextKey('agent-canary release configuration');
-
 /**
  * Resolves the release assigned to `targetingKey` AND its configuration in one call, so
  * the routing decision and the prompt / model actually used cannot disagree: when the
@@ -290,58 +288,29 @@ function stampActiveSpan(resolved: ResolvedRelease): void {
   }
 }
 
-interface ConfigRecord {
-  readonly attributes: Readonly<Attributes>;
-}
-
-/** Returns `ctx` carrying the assignment (see `contextWithRelease`) and the prescribed prompt hash and model. */
+/**
+ * Returns `ctx` carrying the assignment (as {@link contextWithRelease} does) plus the prompt
+ * hash and model the release prescribes, so `ReleaseTaggingSpanProcessor` stamps all of them
+ * on every span started inside, with the same single lookup.
+ */
 export function contextWithResolvedRelease(ctx: Context, resolved: ResolvedRelease): Context {
-  const record: ConfigRecord = {
-    attributes: Object.freeze({
+  return contextWithRelease(
+    ctx,
+    resolved.assignment,
+    Object.freeze({
       [ATTR_RELEASE_PROMPT_HASH]: resolved.release.promptHash,
       [ATTR_RELEASE_MODEL]: resolved.release.model,
     }),
-  };
-  return contextWithRelease(ctx, resolved.assignment).setValue(CONFIG_KEY, record);
+  );
 }
 
 /**
  * Runs `fn` with the assignment and its configuration active: with
- * `ReleaseTaggingSpanProcessor` and {@link ReleaseConfigSpanProcessor} registered, every
- * span started inside carries the release, the cohort, and the prompt hash and model the
+ * `ReleaseTaggingSpanProcessor` registered, every span started inside carries the release, the cohort, and the prompt hash and model the
  * release prescribes (`agent_canary.release.prompt_hash`, `agent_canary.release.model`).
  */
 export function withResolvedRelease<T>(resolved: ResolvedRelease, fn: () => T): T {
   return context.with(contextWithResolvedRelease(context.active(), resolved), fn);
-}
-
-/**
- * Stamps the prescribed prompt hash and model of the active {@link ResolvedRelease} on
- * every span at start. Frameworks still write the model they actually called in
- * `gen_ai.request.model`, so the behaviour processor can flag a mismatch. Never throws.
- *
- * @example
- * const provider = new NodeTracerProvider({ spanProcessors: [new ReleaseTaggingSpanProcessor(), new ReleaseConfigSpanProcessor(), batch] });
- */
-export class ReleaseConfigSpanProcessor implements SpanProcessor {
-  onStart(span: Span, parentContext: Context): void {
-    try {
-      const record = parentContext.getValue(CONFIG_KEY) as ConfigRecord | undefined;
-      if (record !== undefined) span.setAttributes(record.attributes);
-    } catch (error) {
-      diag.error('agent-canary: ReleaseConfigSpanProcessor.onStart failed', error);
-    }
-  }
-
-  onEnd(_span: ReadableSpan): void {}
-
-  forceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  shutdown(): Promise<void> {
-    return Promise.resolve();
-  }
 }
 
 /**

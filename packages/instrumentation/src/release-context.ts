@@ -47,8 +47,12 @@ const baggageCache = new WeakMap<Baggage, ReleaseRecord | null>();
  * const ctx = contextWithRelease(context.active(), assignment);
  * context.with(ctx, () => agent.run(input));
  */
-export function contextWithRelease(ctx: Context, assignment: ReleaseAssignment): Context {
-  const record = buildRecord(assignment);
+export function contextWithRelease(
+  ctx: Context,
+  assignment: ReleaseAssignment,
+  extraAttributes?: Readonly<Attributes>,
+): Context {
+  const record = buildRecord(assignment, extraAttributes);
   if (record === undefined) return ctx;
   // Stale entries of an outer assignment must not survive when this one has no rollout/subject.
   let baggage = (propagation.getBaggage(ctx) ?? propagation.createBaggage()).removeEntries(
@@ -137,7 +141,7 @@ function recordOf(ctx: Context): ReleaseRecord | undefined {
   return record;
 }
 
-function buildRecord(assignment: ReleaseAssignment): ReleaseRecord | undefined {
+function buildRecord(assignment: ReleaseAssignment, extraAttributes?: Readonly<Attributes>): ReleaseRecord | undefined {
   const problem = invalidReason(assignment);
   if (problem !== undefined) {
     diag.warn(`agent-canary: ignoring release assignment: ${problem}`);
@@ -151,6 +155,7 @@ function buildRecord(assignment: ReleaseAssignment): ReleaseRecord | undefined {
     ...(assignment.subject ? { subject: assignment.subject } : {}),
   });
   const attributes: Attributes = {
+    ...extraAttributes,
     [ATTR_RELEASE_ID]: normalised.release,
     [ATTR_COHORT]: normalised.cohort,
     [ATTR_FLAG_KEY]: normalised.flagKey,

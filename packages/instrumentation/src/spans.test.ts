@@ -227,3 +227,51 @@ describe('recordFeedback', () => {
     expect(tracing.spans()).toHaveLength(1);
   });
 });
+
+describe('injected clock (simulations and replays)', () => {
+  it('takes start and end times from the clock, which the simulated work advances', async () => {
+    const start = Date.UTC(2026, 0, 15, 9, 0, 0);
+    let now = start;
+    const clock = () => now;
+    await traceAgentTurn({ agentName: 'sim', clock }, async () => {
+      await traceModelCall({ model: 'sim-model', clock }, () => {
+        now += 1_250;
+      });
+      await traceToolCall({ toolName: 'lookup', clock }, () => {
+        now += 300;
+      });
+    });
+    const millis = (time: readonly [number, number]) => time[0] * 1000 + time[1] / 1e6;
+    const turn = tracing.span('invoke_agent sim');
+    const call = tracing.span('chat sim-model');
+    const tool = tracing.span('execute_tool lookup');
+    expect(millis(turn.startTime)).toBe(start);
+    expect(millis(turn.endTime)).toBe(start + 1_550);
+    expect(millis(call.startTime)).toBe(start);
+    expect(millis(call.endTime)).toBe(start + 1_250);
+    expect(millis(tool.startTime)).toBe(start + 1_250);
+    expect(millis(tool.duration)).toBe(300);
+  });
+
+  it('stamps feedback at the clock time; a broken clock falls back to the SDK time without throwing', async () => {
+    const at = Date.UTC(2026, 0, 15, 10, 0, 0);
+    const ids = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' };
+    expect(recordFeedback({ ...ids, kind: FEEDBACK_KIND.thumbsUp, assignment: canary, clock: () => at })).toBe(true);
+    const feedback = tracing.span(FEEDBACK_SPAN_NAME);
+    expect(feedback.startTime[0] * 1000 + feedback.startTime[1] / 1e6).toBe(at);
+    tracing.reset();
+    const before = Date.now();
+    const result = await traceToolCall(
+      {
+        toolName: 'broken_clock',
+        clock: () => {
+          throw new Error('no time');
+        },
+      },
+      () => 42,
+    );
+    expect(result).toBe(42);
+    const span = tracing.span('execute_tool broken_clock');
+    expect(span.startTime[0] * 1000 + span.startTime[1] / 1e6).toBeGreaterThanOrEqual(before - 1);
+  });
+});

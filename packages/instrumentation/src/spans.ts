@@ -34,8 +34,19 @@ import { type Attributes, diag, type Span, SpanKind, SpanStatusCode } from '@ope
 import { CONTENT_KIND, type ContentCaptureOptions, captureText, stringifyForCapture } from './content.js';
 import { resolveTracer, type TracerOptions } from './tracer.js';
 
+/** Where span helpers read their start and end times; for simulations and replays. */
+export interface SpanClockOptions {
+  /**
+   * Epoch-milliseconds clock read when the span starts and when it ends, for simulations
+   * and replays that run in virtual time (a simulated model advances it by its latency).
+   * The value must be a real epoch time (ms since 1970), not a relative one.
+   * @default the SDK's clock (wall time)
+   */
+  readonly clock?: () => number;
+}
+
 /** Options of `traceAgentTurn`. */
-export interface AgentTurnOptions extends TracerOptions, ContentCaptureOptions {
+export interface AgentTurnOptions extends TracerOptions, SpanClockOptions, ContentCaptureOptions {
   /** Name of the agent; the span is named `invoke_agent {agentName}`. */
   readonly agentName: string;
   /** Stable id of the agent (`gen_ai.agent.id`). @default not set */
@@ -65,7 +76,7 @@ export interface Turn {
 }
 
 /** Options of `traceModelCall`. */
-export interface ModelCallOptions extends TracerOptions, ContentCaptureOptions {
+export interface ModelCallOptions extends TracerOptions, SpanClockOptions, ContentCaptureOptions {
   /** Requested model; the span is named `chat {model}`. */
   readonly model: string;
   /** Provider (`gen_ai.provider.name`, e.g. `openai`). @default not set */
@@ -95,7 +106,7 @@ export interface ModelCall {
 }
 
 /** Options of `traceToolCall`. */
-export interface ToolCallOptions extends TracerOptions, ContentCaptureOptions {
+export interface ToolCallOptions extends TracerOptions, SpanClockOptions, ContentCaptureOptions {
   /** Name of the tool; the span is named `execute_tool {toolName}`. */
   readonly toolName: string;
   /** Id of the tool call given by the model. @default not set */
@@ -217,22 +228,37 @@ export function recordSpanError(span: Span, error: unknown): void {
 }
 
 function runInSpan<T>(
-  options: TracerOptions,
+  options: TracerOptions & SpanClockOptions,
   name: string,
   kind: SpanKind,
   attributes: Attributes,
   fn: (span: Span) => T | Promise<T>,
 ): Promise<T> {
-  return resolveTracer(options).startActiveSpan(name, { kind, attributes }, async (span) => {
+  const clock = options.clock;
+  const startTime = clock === undefined ? undefined : readClock(clock);
+  const spanOptions = startTime === undefined ? { kind, attributes } : { kind, attributes, startTime };
+  return resolveTracer(options).startActiveSpan(name, spanOptions, async (span) => {
     try {
       return await fn(span);
     } catch (error) {
       guard('recordSpanError', () => recordSpanError(span, error));
       throw error;
     } finally {
-      span.end();
+      span.end(clock === undefined ? undefined : readClock(clock));
     }
   });
+}
+
+/** Reads an injected clock; a throwing or non-finite one falls back to the SDK's time (undefined). */
+export function readClock(clock: () => number): number | undefined {
+  try {
+    const value = clock();
+    if (typeof value === 'number' && Number.isFinite(value)) return value;
+    diag.warn(`agent-canary: span clock returned ${String(value)}; using the SDK's clock`);
+  } catch (error) {
+    diag.warn("agent-canary: span clock threw; using the SDK's clock", error);
+  }
+  return undefined;
 }
 
 function createTurn(span: Span, options: ContentCaptureOptions): Turn {
