@@ -1,35 +1,23 @@
 import { createHash } from 'node:crypto';
 import {
-  ATTR_COHORT,
-  ATTR_FEATURE_FLAG_CONTEXT_ID,
-  ATTR_FEATURE_FLAG_KEY,
-  ATTR_FEATURE_FLAG_PROVIDER_NAME,
-  ATTR_FEATURE_FLAG_RESULT_REASON,
-  ATTR_FEATURE_FLAG_RESULT_VARIANT,
   ATTR_GEN_AI_PROMPT_NAME,
   ATTR_GEN_AI_REQUEST_MODEL,
   ATTR_LANGFUSE_PROMPT_NAME,
   ATTR_LANGFUSE_PROMPT_VERSION,
   ATTR_PROMPT_HASH,
-  ATTR_RELEASE_ID,
   ATTR_RELEASE_MODEL,
   ATTR_RELEASE_PROMPT_HASH,
-  ATTR_ROLLOUT_ID,
   COHORT,
-  type Cohort,
-  EVENT_FEATURE_FLAG_EVALUATION,
   FLAG_METADATA_COHORT,
   FLAG_METADATA_RELEASE,
   FLAG_METADATA_ROLLOUT_ID,
   hashSubject,
-  isCohort,
   type ReleaseAssignment,
 } from '@agent-canary/conventions';
-import type { Client, EvaluationContext, EvaluationDetails, JsonValue } from '@openfeature/server-sdk';
-import { type Attributes, type Context, context, createContextKey, diag, trace } from '@opentelemetry/api';
-import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { Client, EvaluationContext, JsonValue } from '@openfeature/server-sdk';
+import { type Attributes, type Context, context, diag, trace } from '@opentelemetry/api';
 import { contextWithRelease, releaseAttributes } from './release-context.js';
-import { resolveRelease } from './resolve-release.js';
+import { cohortOf, recordEvaluation, resolveRelease } from './resolve-release.js';
 
 /** A scalar model parameter (temperature, top_p, max_tokens, ...). */
 export type ModelParameterValue = string | number | boolean;
@@ -219,14 +207,8 @@ async function fromObjectFlag(
   if (resolved.fallbackReason !== undefined && details.errorCode === undefined) {
     diag.warn(`agent-canary: ${resolved.fallbackReason}; serving ${options.fallback.id}`);
   }
-  if (options.recordEvaluation !== false) recordObjectEvaluation(client, details, resolved.assignment);
+  if (options.recordEvaluation !== false) recordEvaluation(client, details, resolved.assignment);
   return resolved;
-}
-
-function cohortOf(variant: string | undefined, metadataCohort: unknown): Cohort {
-  if (isCohort(variant)) return variant;
-  if (isCohort(metadataCohort)) return metadataCohort;
-  return COHORT.stable;
 }
 
 /** Returns what is wrong with a configuration, or undefined when it is usable. */
@@ -237,30 +219,6 @@ function invalidConfig(config: Partial<ReleaseConfig> | undefined): string | und
   if (config.parameters !== undefined && (typeof config.parameters !== 'object' || config.parameters === null))
     return 'has parameters that are not an object';
   return undefined;
-}
-
-function recordObjectEvaluation(
-  client: Client,
-  details: EvaluationDetails<JsonValue>,
-  assignment: ReleaseAssignment,
-): void {
-  try {
-    const span = trace.getActiveSpan();
-    if (span === undefined || !span.isRecording()) return;
-    const attributes: Attributes = {
-      [ATTR_FEATURE_FLAG_KEY]: details.flagKey,
-      [ATTR_FEATURE_FLAG_PROVIDER_NAME]: client.metadata.providerMetadata.name,
-      [ATTR_FEATURE_FLAG_RESULT_REASON]: (details.reason ?? 'unknown').toLowerCase(),
-      [ATTR_RELEASE_ID]: assignment.release,
-      [ATTR_COHORT]: assignment.cohort,
-    };
-    if (assignment.subject !== undefined) attributes[ATTR_FEATURE_FLAG_CONTEXT_ID] = assignment.subject;
-    if (details.variant !== undefined) attributes[ATTR_FEATURE_FLAG_RESULT_VARIANT] = details.variant;
-    if (assignment.rolloutId !== undefined) attributes[ATTR_ROLLOUT_ID] = assignment.rolloutId;
-    span.addEvent(EVENT_FEATURE_FLAG_EVALUATION, attributes);
-  } catch (error) {
-    diag.error('agent-canary: recording the flag evaluation failed', error);
-  }
 }
 
 /** Span attributes of the configuration actually used, for the span that resolved it. */

@@ -20,7 +20,7 @@ import {
   isCohort,
   type ReleaseAssignment,
 } from '@agent-canary/conventions';
-import type { Client, EvaluationContext, EvaluationDetails } from '@openfeature/server-sdk';
+import type { Client, EvaluationContext, EvaluationDetails, FlagValue } from '@openfeature/server-sdk';
 import { type Attributes, diag, trace } from '@opentelemetry/api';
 
 /** Release used when a `resolveRelease` call sets no `defaultRelease`. */
@@ -106,7 +106,8 @@ function assignmentFrom(
   };
 }
 
-function cohortOf(variant: string | undefined, metadataCohort: unknown): Cohort {
+/** Cohort of an evaluation: the variant when it names a cohort, else the `cohort` metadata, else stable. */
+export function cohortOf(variant: string | undefined, metadataCohort: unknown): Cohort {
   if (isCohort(variant)) return variant;
   if (isCohort(metadataCohort)) return metadataCohort;
   if (metadataCohort !== undefined) {
@@ -115,7 +116,15 @@ function cohortOf(variant: string | undefined, metadataCohort: unknown): Cohort 
   return COHORT.stable;
 }
 
-function recordEvaluation(client: Client, details: EvaluationDetails<string>, assignment: ReleaseAssignment): void {
+/**
+ * Records a release-flag evaluation on the active span as a `feature_flag.evaluation` event
+ * (OpenTelemetry feature-flag conventions), with the subject hash instead of the raw key.
+ */
+export function recordEvaluation(
+  client: Client,
+  details: EvaluationDetails<FlagValue>,
+  assignment: ReleaseAssignment,
+): void {
   try {
     const span = trace.getActiveSpan();
     if (span === undefined || !span.isRecording()) return;
