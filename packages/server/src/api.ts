@@ -1,0 +1,263 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  type ActionResult,
+  CONTROLLER_ERROR_CODE,
+  type RolloutController,
+  type RolloutRecord,
+  type RolloutStatus,
+  type RolloutStore,
+} from '@agent-canary/controller';
+import { diag } from '@opentelemetry/api';
+import { mediaType, readBody, sendJson } from './http.js';
+
+/** Manual actions of `POST /v1/rollouts/:id/:action`. */
+export const API_ACTION = {
+  pause: 'pause',
+  resume: 'resume',
+  promote: 'promote',
+  approve: 'approve',
+  rollback: 'rollback',
+  abort: 'abort',
+} as const;
+/** A manual action of the API. */
+export type ApiAction = (typeof API_ACTION)[keyof typeof API_ACTION];
+
+/** Error codes of API answers (besides the controller's own `AGENT_CANARY_*` codes). */
+export const API_ERROR_CODE = {
+  unauthorized: 'UNAUTHORIZED',
+  notFound: 'NOT_FOUND',
+  badRequest: 'BAD_REQUEST',
+  notDriven: 'ROLLOUT_NOT_DRIVEN_HERE',
+  methodNotAllowed: 'METHOD_NOT_ALLOWED',
+  internal: 'INTERNAL',
+} as const;
+
+const ACTIONS: ReadonlySet<string> = new Set(Object.values(API_ACTION));
+const MAX_API_BODY_BYTES = 64 * 1024;
+const MAX_VERDICTS = 1000;
+const ROUTE = /^\/v1\/rollouts(?:\/([^/]+)(?:\/([a-z]+))?)?\/?$/;
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+/**
+ * The controller's HTTP API: rollout status, verdict history with evidence, and manual
+ * actions, behind a bearer token compared in constant time.
+ */
+export class ControllerApi {
+  private readonly tokenDigest: Buffer;
+
+  constructor(
+    token: string,
+    private readonly controller: RolloutController | undefined,
+    private readonly store: RolloutStore | undefined,
+  ) {
+    this.tokenDigest = digest(token);
+  }
+
+  /** True when the path belongs to this API. */
+  matches(path: string): boolean {
+    return ROUTE.test(path);
+  }
+
+  /** Answers one request under `/v1/rollouts`. Never throws. */
+  async handle(
+    request: IncomingMessage,
+    response: ServerResponse,
+    path: string,
+    query: URLSearchParams,
+  ): Promise<void> {
+    if (!this.authorized(request.headers.authorization)) {
+      request.resume();
+      sendJson(
+        response,
+        401,
+        { error: { code: API_ERROR_CODE.unauthorized, message: 'a valid bearer token is required' } },
+        { 'www-authenticate': 'Bearer realm="agent-canary"' },
+      );
+      return;
+    }
+    try {
+      await this.route(request, response, path, query);
+    } catch (error) {
+      diag.error('agent-canary API: request failed', error);
+      if (!response.headersSent) {
+        sendJson(response, 500, { error: { code: API_ERROR_CODE.internal, message: 'internal error' } });
+      }
+    }
+  }
+
+  private authorized(header: string | undefined): boolean {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+    // Compare digests: equal lengths, so timingSafeEqual leaks neither content nor length.
+    return match?.[1] !== undefined && timingSafeEqual(digest(match[1]), this.tokenDigest);
+  }
+
+  private async route(
+    request: IncomingMessage,
+    response: ServerResponse,
+    path: string,
+    query: URLSearchParams,
+  ): Promise<void> {
+    const [, rawId, action] = ROUTE.exec(path) ?? [];
+    const id = rawId === undefined ? undefined : decodeURIComponent(rawId);
+    const method = request.method ?? 'GET';
+    if (id === undefined) {
+      if (method !== 'GET') return this.methodNotAllowed(request, response, 'GET');
+      sendJson(response, 200, { rollouts: this.listRollouts() });
+      return;
+    }
+    if (action === undefined) {
+      if (method !== 'GET') return this.methodNotAllowed(request, response, 'GET');
+      const status = this.statusOf(id);
+      if (status === undefined) return this.notFound(response, id);
+      sendJson(response, 200, status);
+      return;
+    }
+    if (action === 'verdicts') {
+      if (method !== 'GET') return this.methodNotAllowed(request, response, 'GET');
+      if (this.statusOf(id) === undefined) return this.notFound(response, id);
+      const limit = parseLimit(query.get('limit'));
+      if (limit === undefined) {
+        sendJson(response, 400, {
+          error: { code: API_ERROR_CODE.badRequest, message: `limit must be an integer in 1..${MAX_VERDICTS}` },
+        });
+        return;
+      }
+      sendJson(response, 200, { rolloutId: id, verdicts: this.store?.verdicts(id, limit) ?? [] });
+      return;
+    }
+    if (!ACTIONS.has(action)) {
+      request.resume();
+      sendJson(response, 404, { error: { code: API_ERROR_CODE.notFound, message: `no action ${action}` } });
+      return;
+    }
+    if (method !== 'POST') return this.methodNotAllowed(request, response, 'POST');
+    await this.act(request, response, id, action as ApiAction);
+  }
+
+  private async act(request: IncomingMessage, response: ServerResponse, id: string, action: ApiAction): Promise<void> {
+    const input = await readActionInput(request);
+    if (!input.ok) {
+      sendJson(response, 400, { error: { code: API_ERROR_CODE.badRequest, message: input.message } });
+      return;
+    }
+    const controller = this.controller;
+    if (controller === undefined || currentRolloutId(controller) !== id) {
+      const known = this.statusOf(id) !== undefined;
+      sendJson(response, known ? 409 : 404, {
+        error: {
+          code: known ? API_ERROR_CODE.notDriven : API_ERROR_CODE.notFound,
+          message: known ? `rollout ${id} is not the one this server's controller drives` : `no rollout ${id}`,
+        },
+      });
+      return;
+    }
+    const result: ActionResult = await controller[action](input.value);
+    if (result.ok) {
+      sendJson(response, 200, { ok: true, status: result.status });
+      return;
+    }
+    sendJson(response, 409, {
+      ok: false,
+      error: { code: result.error.code, message: result.error.message },
+      status: result.status,
+    });
+  }
+
+  private listRollouts(): RolloutStatus[] {
+    if (this.store !== undefined) return this.store.listRollouts().map((record) => this.statusOfRecord(record));
+    const controller = this.controller;
+    if (controller === undefined || currentRolloutId(controller) === undefined) return [];
+    return [controller.status()];
+  }
+
+  private statusOf(id: string): RolloutStatus | undefined {
+    const controller = this.controller;
+    if (controller !== undefined && currentRolloutId(controller) === id) return controller.status();
+    const record = this.store?.getRollout(id);
+    return record === undefined ? undefined : this.statusOfRecord(record);
+  }
+
+  /** The controller's `status()` shape for any stored rollout (not only the one it drives). */
+  private statusOfRecord(record: RolloutRecord): RolloutStatus {
+    const controller = this.controller;
+    if (controller !== undefined && currentRolloutId(controller) === record.id) return controller.status();
+    const state = record.state;
+    return {
+      rolloutId: record.id,
+      flagKey: record.flagKey,
+      canaryRelease: record.config.canaryRelease,
+      stableRelease: record.config.stableRelease,
+      phase: state.phase,
+      stepIndex: state.stepIndex,
+      stepPercent: record.config.steps[state.stepIndex]?.percent ?? 0,
+      canaryBasisPoints: state.canaryBasisPoints,
+      controlBasisPoints: state.controlBasisPoints,
+      awaitingApproval: state.awaitingApproval,
+      alerts: state.alerts,
+      reason: state.reason,
+      ...(state.lastVerdict === undefined ? {} : { lastVerdict: state.lastVerdict }),
+      ...(state.routingSeenAtMillis === undefined ? {} : { routingSeenAtMillis: state.routingSeenAtMillis }),
+      ...(state.startedAtMillis === undefined ? {} : { startedAtMillis: state.startedAtMillis }),
+      updatedAtMillis: state.updatedAtMillis,
+      config: record.config,
+    };
+  }
+
+  private notFound(response: ServerResponse, id: string): void {
+    sendJson(response, 404, { error: { code: API_ERROR_CODE.notFound, message: `no rollout ${id}` } });
+  }
+
+  private methodNotAllowed(request: IncomingMessage, response: ServerResponse, allow: string): void {
+    request.resume();
+    sendJson(response, 405, { error: { code: API_ERROR_CODE.methodNotAllowed, message: `use ${allow}` } }, { allow });
+  }
+}
+
+function currentRolloutId(controller: RolloutController): string | undefined {
+  try {
+    return controller.status().rolloutId;
+  } catch (error) {
+    if ((error as { code?: string }).code === CONTROLLER_ERROR_CODE.rolloutNotFound) return undefined;
+    throw error;
+  }
+}
+
+function parseLimit(raw: string | null): number | undefined {
+  if (raw === null) return 100;
+  const limit = Number(raw);
+  return Number.isInteger(limit) && limit >= 1 && limit <= MAX_VERDICTS ? limit : undefined;
+}
+
+type ActionInputResult =
+  | { readonly ok: true; readonly value: { readonly actor: string; readonly reason: string } }
+  | { readonly ok: false; readonly message: string };
+
+async function readActionInput(request: IncomingMessage): Promise<ActionInputResult> {
+  if (mediaType(request.headers['content-type']) !== 'application/json') {
+    request.resume();
+    return {
+      ok: false,
+      message: 'send a JSON body {"actor": "...", "reason": "..."} with content-type application/json',
+    };
+  }
+  const read = await readBody(request, MAX_API_BODY_BYTES);
+  if (!read.ok) return { ok: false, message: `the body must be JSON under ${MAX_API_BODY_BYTES} bytes` };
+  let body: unknown;
+  try {
+    body = JSON.parse(read.body.toString('utf8'));
+  } catch {
+    return { ok: false, message: 'the body is not JSON' };
+  }
+  const { actor, reason } = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  if (typeof actor !== 'string' || actor.trim() === '') {
+    return { ok: false, message: 'actor (who acts, for the audit log) must be a non-empty string' };
+  }
+  if (typeof reason !== 'string' || reason.trim() === '') {
+    return { ok: false, message: 'reason (why, for the audit log) must be a non-empty string' };
+  }
+  return { ok: true, value: { actor: actor.trim(), reason: reason.trim() } };
+}
