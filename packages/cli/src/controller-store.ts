@@ -68,7 +68,10 @@ const OUTCOME_OF_PHASE: Readonly<Record<string, RolloutOutcome>> = {
   aborted: ROLLOUT_OUTCOME.aborted,
 };
 
-/** Shares (percent) encoded in a transition label such as `canary@20%`, `paused@5%`, `promoted`. */
+/**
+ * Shares (percent) encoded in a transition label such as `canary@20%`, `paused@5%`,
+ * `promoted`: the fallback for transitions stored before the store kept the split.
+ */
 export function sharesOfLabel(label: string): { canaryPercent: number; controlPercent: number } {
   if (label === 'promoted') return { canaryPercent: 100, controlPercent: 0 };
   const match = /@(\d+(?:\.\d+)?)%$/.exec(label);
@@ -105,7 +108,9 @@ function transitionOf(stored: StoredTransition): TransitionRecord {
     cause: stored.trigger,
     actor: stored.actor,
     reason: stored.reason,
-    ...sharesOfLabel(stored.to),
+    ...(stored.canaryBasisPoints === undefined || stored.controlBasisPoints === undefined
+      ? sharesOfLabel(stored.to)
+      : { canaryPercent: stored.canaryBasisPoints / 100, controlPercent: stored.controlBasisPoints / 100 }),
     ...(stored.evidence ? { result: stored.evidence } : {}),
   };
 }

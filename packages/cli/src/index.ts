@@ -1,8 +1,23 @@
 export type { ConfigValidateOptions } from './commands/config.js';
 export type { CommandContext } from './commands/context.js';
 export { DEFAULT_STORE_PATH, ENV } from './commands/context.js';
+export type {
+  DemoCommandOptions,
+  DemoDecisionView,
+  DemoProgressView,
+  DemoResultView,
+  DemoRunner,
+  DemoRunOptions,
+} from './commands/demo.js';
+export { formatDemoResult, loadRepositoryDemo } from './commands/demo.js';
+export type { MonitorCommandOptions } from './commands/monitor.js';
+export { PROMETHEUS_URL_ENV } from './commands/monitor.js';
+export type { ReleaseCreateOptions, ReleaseListOptions, ReleaseShowOptions } from './commands/release.js';
+export { parseModelParameter } from './commands/release.js';
 export type { ReportOptions } from './commands/report.js';
 export type { RolloutActionOptions, RolloutStartOptions, RolloutStatusOptions } from './commands/rollout.js';
+export type { ServeCommandOptions } from './commands/serve.js';
+export type { SimulateCommandOptions } from './commands/simulate.js';
 export type {
   RolloutDefinition,
   RoutingDefinition,
@@ -19,6 +34,10 @@ export {
 } from './config.js';
 export type { ControllerStoreOptions, RoutingFactory } from './controller-store.js';
 export { controllerStoreOpener, sharesOfLabel, toolMixOfSnapshot } from './controller-store.js';
+export type { EmbeddedCanaryConfig, EmbeddedCanaryOptions } from './embedded/config.js';
+export { EMBEDDED_CANARY_DEFAULTS, resolveEmbeddedCanaryConfig } from './embedded/config.js';
+export type { EmbeddedCanary } from './embedded/embedded-canary.js';
+export { createEmbeddedCanary } from './embedded/embedded-canary.js';
 export type { ExitCode } from './exit-codes.js';
 export { EXIT_CODE } from './exit-codes.js';
 export type { CliIo } from './io.js';
@@ -27,8 +46,8 @@ export type { Output } from './output.js';
 export { CliFailure, createOutput } from './output.js';
 export type { RunDependencies } from './program.js';
 export { run } from './program.js';
-export type { Progress, ProgressOptions, ProgressState } from './progress.js';
-export { createProgress, formatProgress } from './progress.js';
+export type { Progress, ProgressOptions, ProgressState, StatusLine } from './progress.js';
+export { createProgress, createStatusLine, formatProgress } from './progress.js';
 export type {
   CheckPoint,
   CheckSeries,
@@ -40,8 +59,8 @@ export type {
 export { buildReportData, checkSeriesOf } from './report/data.js';
 export type { RenderReportOptions } from './report/html.js';
 export { escapeHtml, jsonForScript, loadChartJsSource, renderReportHtml } from './report/html.js';
-export type { CliRoutingOptions } from './routing.js';
-export { cliRoutingFactory, ROUTING_FILE_ENV } from './routing.js';
+export type { CliRoutingOptions, LangfuseClientSettings } from './routing.js';
+export { cliRoutingFactory, createRoutingAdapter, LANGFUSE_CLIENT_ENV, ROUTING_FILE_ENV } from './routing.js';
 export type {
   ActionOutcome,
   Attribution,

@@ -63,6 +63,14 @@ const COMMANDS = [
   ['report'],
   ['config'],
   ['config', 'validate'],
+  ['release'],
+  ['release', 'create'],
+  ['release', 'list'],
+  ['release', 'show'],
+  ['monitor'],
+  ['demo'],
+  ['simulate'],
+  ['serve'],
 ] as const;
 
 function commandsInHelp(help: string): string[] {

@@ -4,12 +4,18 @@
  * every command runs in tests without spawning a process.
  */
 import { readFileSync } from 'node:fs';
+import { type MetricSource, RELEASE_STATUS, type ReleaseStatus } from '@agent-canary/controller';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { configValidate } from './commands/config.js';
 import { type CommandContext, DEFAULT_STORE_PATH, ENV } from './commands/context.js';
+import { type DemoRunner, demoCommand } from './commands/demo.js';
+import { monitorCommand, PROMETHEUS_URL_ENV } from './commands/monitor.js';
+import { releaseCreate, releaseList, releaseShow } from './commands/release.js';
 import { reportCommand } from './commands/report.js';
 import { rolloutAction, rolloutStart, rolloutStatus } from './commands/rollout.js';
-import { parseDurationMillis } from './config.js';
+import { serveCommand } from './commands/serve.js';
+import { simulateCommand } from './commands/simulate.js';
+import { parseDurationMillis, ROUTING_PROVIDER, type RoutingProvider } from './config.js';
 import { EXIT_CODE, type ExitCode } from './exit-codes.js';
 import type { CliIo } from './io.js';
 import { reportFailure } from './output.js';
@@ -21,8 +27,14 @@ export interface RunDependencies {
   readonly openStore?: OpenStore;
   /** @default Date.now */
   readonly now?: () => number;
-  /** @default a `setTimeout` promise */
-  readonly sleep?: (millis: number) => Promise<void>;
+  /** Waits; resolves early when `signal` aborts. @default a `setTimeout` promise */
+  readonly sleep?: (millis: number, signal?: AbortSignal) => Promise<void>;
+  /** Stops long-running commands (`monitor`, `serve`); the binary aborts it on SIGINT / SIGTERM. @default never */
+  readonly shutdown?: AbortSignal;
+  /** Metric source of `monitor` instead of the Prometheus HTTP API (tests, embedding). @default Prometheus at `--prometheus` */
+  readonly metricSource?: MetricSource;
+  /** Runs `demo`. @default `runDemo` of the repository's support-agent example */
+  readonly runDemo?: DemoRunner;
 }
 
 const VERSION = readVersion();
@@ -53,10 +65,13 @@ Environment:
   ${ENV.store}    controller store (same as --store; default ${DEFAULT_STORE_PATH})
   ${ENV.actor}    who is acting, for the audit log (same as --actor; default $USER)
   AGENT_CANARY_ROUTING_FILE  embedded routing state file, when routing.options.path is not set
+  ${PROMETHEUS_URL_ENV}  Prometheus HTTP API the monitor reads (same as --prometheus)
+  AGENT_CANARY_API_TOKEN  bearer token of the serve API (same as --token)
+  Routing providers read their own variables (UNLEASH_*, LAUNCHDARKLY_*, LANGFUSE_*, ...): see docs/cli.md
 
 Exit codes:
   0  success
-  1  the rollout rolled back or was aborted, or a manual action was refused
+  1  the rollout rolled back or was aborted, a manual action was refused, or a drift alert is open
   2  usage or configuration error
   3  runtime error (store unreadable, file not writable, ...)
 
@@ -68,6 +83,33 @@ function durationOption(value: string): number {
     throw new InvalidArgumentError('expected a duration like "2s", "500ms" or "1m", or milliseconds');
   }
   return millis;
+}
+
+function sleep(millis: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    // Cleared on abort: a pending timer would keep a stopped `monitor` alive for a whole interval.
+    const timer = setTimeout(resolve, millis);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}
+
+function integerOption(value: string): number {
+  const number = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(number)) {
+    throw new InvalidArgumentError('expected a whole number');
+  }
+  return number;
+}
+
+function collect(value: string, previous: readonly string[] = []): string[] {
+  return [...previous, value];
 }
 
 function jsonOption(): Option {
@@ -84,10 +126,18 @@ function wantsJson(argv: readonly string[]): boolean {
   return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
 }
 
-function buildProgram(context: CommandContext, json: boolean, setExit: (code: ExitCode) => void): Command {
+function buildProgram(
+  context: CommandContext,
+  json: boolean,
+  setExit: (code: ExitCode) => void,
+  dependencies: RunDependencies,
+): Command {
   const program = new Command('agent-canary');
   program
-    .description('Canary releases for LLM agents: start, watch and steer rollouts, and report on them.')
+    .description(
+      'Canary releases for LLM agents: start, watch and steer rollouts, report on them, register releases, ' +
+        'watch for drift, and serve the controller.',
+    )
     .version(VERSION, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help for a command')
     .exitOverride()
@@ -174,6 +224,210 @@ function buildProgram(context: CommandContext, json: boolean, setExit: (code: Ex
       setExit(await reportCommand(context, { ...options, json: options.json === true }));
     });
 
+  const release = program
+    .command('release')
+    .description('register releases (prompt, model, parameters) and look at their status')
+    .addHelpText('after', '\nRun `agent-canary release <command> --help` for the options of each command.');
+
+  release
+    .command('create')
+    .description('register a release in the controller store (its prompt hash, model and parameters)')
+    .requiredOption('--id <release>', 'release id: the value the release flag serves (required)')
+    .requiredOption('--model <name>', 'model name as sent to the provider (required)')
+    .addOption(
+      new Option('--prompt-file <file>', 'prompt text to hash (the text itself is not stored)').conflicts('promptHash'),
+    )
+    .option('--prompt-hash <hash>', 'prompt hash, when the text is not at hand (e.g. sha256:0123456789abcdef)')
+    .option('--provider <name>', 'model provider (gen_ai.provider.name)')
+    .option('--param <key=value>', 'model parameter, repeatable (temperature=0.2)', collect)
+    .option('--prompt-name <name>', 'prompt name in a prompt-management system (e.g. Langfuse)')
+    .option('--prompt-version <n>', 'prompt version there', integerOption)
+    .option('--prompt-label <label>', 'label the app fetches the prompt by')
+    .option('--description <text>', 'free text for humans')
+    .option('--stable', 'register it as the release already serving everyone (the first release)')
+    .addOption(storeOption())
+    .option('--actor <name>', `who registers it (env ${ENV.actor}; default $USER)`)
+    .addOption(jsonOption())
+    .action(
+      async (options: {
+        id: string;
+        model: string;
+        promptFile?: string;
+        promptHash?: string;
+        provider?: string;
+        param?: string[];
+        promptName?: string;
+        promptVersion?: number;
+        promptLabel?: string;
+        description?: string;
+        stable?: boolean;
+        store?: string;
+        actor?: string;
+        json?: boolean;
+      }) => {
+        const { param, ...rest } = options;
+        setExit(await releaseCreate(context, { ...rest, params: param ?? [], json: options.json === true }));
+      },
+    );
+
+  release
+    .command('list')
+    .description('list registered releases with their current status, newest first')
+    .addOption(new Option('--status <status>', 'only releases with this status').choices(Object.values(RELEASE_STATUS)))
+    .option('--flag <key>', 'derive statuses from the rollouts of this release flag only')
+    .addOption(storeOption())
+    .addOption(jsonOption())
+    .action(async (options: { status?: ReleaseStatus; flag?: string; store?: string; json?: boolean }) => {
+      setExit(await releaseList(context, { ...options, json: options.json === true }));
+    });
+
+  release
+    .command('show')
+    .description('show one release: configuration and status history (exit 3 when unknown)')
+    .argument('<id>', 'release id')
+    .option('--flag <key>', 'derive its status from the rollouts of this release flag only')
+    .addOption(storeOption())
+    .addOption(jsonOption())
+    .action(async (id: string, options: { flag?: string; store?: string; json?: boolean }) => {
+      setExit(await releaseShow(context, id, { ...options, json: options.json === true }));
+    });
+
+  program
+    .command('monitor')
+    .description('watch the stable release for behaviour drift against its baseline (exit 1 when an alert is open)')
+    .addOption(new Option('--flag <key>', 'follow the promotions of this release flag').conflicts('release'))
+    .option('--release <id>', 'watch this release instead of the stable one in the store')
+    .option('--window <duration>', 'monitoring window (default 1h)', durationOption)
+    .option('--baseline <duration>', 'observation before a baseline is frozen (default 1h)', durationOption)
+    .option('--interval <duration>', 'time between ticks (default 60s)', durationOption)
+    .option('--webhook <url>', 'POST drift alerts to this URL')
+    .option('--prometheus <url>', `Prometheus HTTP API to read metrics from (env ${PROMETHEUS_URL_ENV})`)
+    .option('--once', 'tick once, print the result and exit')
+    .option('--freeze-baseline', 'accept the last --baseline of behaviour as the new normal, then exit')
+    .option('--reason <text>', 'why the baseline is frozen (required with --freeze-baseline)')
+    .option('--actor <name>', `who freezes it (env ${ENV.actor}; default $USER)`)
+    .addOption(storeOption())
+    .addOption(jsonOption())
+    .action(
+      async (options: {
+        flag?: string;
+        release?: string;
+        window?: number;
+        baseline?: number;
+        interval?: number;
+        webhook?: string;
+        prometheus?: string;
+        once?: boolean;
+        freezeBaseline?: boolean;
+        reason?: string;
+        actor?: string;
+        store?: string;
+        json?: boolean;
+      }) => {
+        const { window, baseline, interval, once, freezeBaseline, json: asJson, ...rest } = options;
+        setExit(
+          await monitorCommand(
+            context,
+            {
+              ...rest,
+              ...(window === undefined ? {} : { windowMillis: window }),
+              ...(baseline === undefined ? {} : { baselineMillis: baseline }),
+              ...(interval === undefined ? {} : { intervalMillis: interval }),
+              once: once === true,
+              freezeBaseline: freezeBaseline === true,
+              json: asJson === true,
+            },
+            dependencies.metricSource,
+          ),
+        );
+      },
+    );
+
+  program
+    .command('demo')
+    .description('run a simulated support agent through a canary rollout in virtual time, and write its report')
+    .option(
+      '--scenario <name>',
+      'healthy | aa | tool-regression | tone-drift | hard-break (what the canary release does wrong)',
+      'hard-break',
+    )
+    .option('--seed <n>', 'seed of the traffic and the simulated model (default 42)', integerOption)
+    .option('--out-dir <dir>', 'directory for the store, routing state and report.html (replaced)', 'agent-canary-demo')
+    .addOption(jsonOption())
+    .action(async (options: { scenario: string; seed?: number; outDir: string; json?: boolean }) => {
+      setExit(await demoCommand(context, { ...options, json: options.json === true }, dependencies.runDemo));
+    });
+
+  program
+    .command('simulate')
+    .description('seeded detection benchmark: false rollbacks and time to detection of each gate')
+    .option('--quick', 'fewer runs, for a look in well under a minute')
+    .option('--runs <n>', 'runs per scenario (overrides the three below)')
+    .option('--aa-runs <n>', 'runs of each A/A scenario (default 2000, quick 200)')
+    .option('--effect-runs <n>', 'runs of each effect scenario (default 500, quick 100)')
+    .option('--sticky-runs <n>', 'runs of the sticky-user A/A scenario (default 500, quick 100)')
+    .option('--seed <n>', 'base seed: the same seed gives the same report (default 1)')
+    .option('--scenarios <ids>', 'comma-separated scenario ids (default all)')
+    .option('--gates <ids>', 'comma-separated gate ids (default all)')
+    .option('--horizon <requests>', 'horizon in canary requests (default 7200)')
+    .option('--workers <n>', 'worker threads (default min(2, cores))')
+    .option('--plot <file>', 'also write the detection-delay plot (SVG)')
+    .addOption(jsonOption())
+    .action(
+      async (options: {
+        quick?: boolean;
+        runs?: string;
+        aaRuns?: string;
+        effectRuns?: string;
+        stickyRuns?: string;
+        seed?: string;
+        scenarios?: string;
+        gates?: string;
+        horizon?: string;
+        workers?: string;
+        plot?: string;
+        json?: boolean;
+      }) => {
+        setExit(await simulateCommand(context, { ...options, json: options.json === true }));
+      },
+    );
+
+  program
+    .command('serve')
+    .description('receive OTLP traces, run the controller on them and serve its HTTP API (until SIGINT/SIGTERM)')
+    .option('-c, --config <path>', `rollout definition: routing, gate, webhook, rollout to start (env ${ENV.config})`)
+    .addOption(
+      new Option('--routing <provider>', "routing provider, overriding the definition's").choices(
+        Object.values(ROUTING_PROVIDER),
+      ),
+    )
+    .option('--port <port>', 'TCP port (0 picks a free one)', integerOption, 4318)
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--token <token>', 'bearer token of the controller API (prefer env AGENT_CANARY_API_TOKEN)')
+    .addOption(storeOption())
+    .option('--snapshot <file>', 'behaviour processor snapshot file (keeps its state across restarts)')
+    .option('--monitor', 'also watch the stable release for behaviour drift')
+    .option('--actor <name>', `who starts the definition's rollout (env ${ENV.actor}; default $USER)`)
+    .addOption(jsonOption())
+    .action(
+      async (options: {
+        config?: string;
+        routing?: RoutingProvider;
+        port: number;
+        host: string;
+        token?: string;
+        store?: string;
+        snapshot?: string;
+        monitor?: boolean;
+        actor?: string;
+        json?: boolean;
+      }) => {
+        setExit(
+          await serveCommand(context, { ...options, monitor: options.monitor === true, json: options.json === true }),
+        );
+      },
+    );
+
   const config = program.command('config').description('work with rollout definition files');
   config
     .command('validate')
@@ -201,12 +455,18 @@ export async function run(argv: readonly string[], io: CliIo, dependencies: RunD
     io,
     ...(dependencies.openStore ? { openStore: dependencies.openStore } : {}),
     now: dependencies.now ?? Date.now,
-    sleep: dependencies.sleep ?? ((millis) => new Promise((resolve) => setTimeout(resolve, millis))),
+    sleep: dependencies.sleep ?? sleep,
+    ...(dependencies.shutdown ? { shutdown: dependencies.shutdown } : {}),
   };
   let exitCode: ExitCode = EXIT_CODE.ok;
-  const program = buildProgram(context, json, (code) => {
-    exitCode = code;
-  });
+  const program = buildProgram(
+    context,
+    json,
+    (code) => {
+      exitCode = code;
+    },
+    dependencies,
+  );
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;

@@ -57,22 +57,30 @@ function formatPercent(percent: number): string {
   return `${Number.isInteger(percent) ? percent : percent.toFixed(1)}%`;
 }
 
+/** A single line of free text redrawn in place (what `simulate` and `demo` show). */
+export interface StatusLine {
+  /** True when updates are drawn (a terminal, not `--json`). */
+  readonly enabled: boolean;
+  update(text: string): void;
+  /** Ends the line so what follows starts on a fresh one. Idempotent. */
+  done(): void;
+}
+
 /**
- * Creates the progress renderer: on a terminal, one line redrawn in place (carriage
- * return + erase line); under `--json` or when output is piped, nothing at all, so
- * scripts and logs only see the final result.
+ * Creates a status line: on a terminal, one line redrawn in place (carriage return +
+ * erase line), cut to the terminal width so it never wraps; under `--json` or when output
+ * is piped, nothing at all, so scripts and logs only see the final result.
  */
-export function createProgress(options: ProgressOptions): Progress {
+export function createStatusLine(options: ProgressOptions): StatusLine {
   const enabled = options.isTTY && !options.json;
   const columns = Math.max(20, options.columns ?? 80);
   let last: string | undefined;
   let open = false;
   return {
     enabled,
-    update(state) {
+    update(text) {
       if (!enabled) return;
-      let line = formatProgress(state);
-      if (line.length > columns - 1) line = `${line.slice(0, columns - 2)}…`;
+      const line = text.length > columns - 1 ? `${text.slice(0, columns - 2)}…` : text;
       if (line === last) return;
       last = line;
       open = true;
@@ -84,5 +92,15 @@ export function createProgress(options: ProgressOptions): Progress {
       last = undefined;
       options.write('\n');
     },
+  };
+}
+
+/** Creates the rollout progress renderer: a {@link StatusLine} showing {@link formatProgress}. */
+export function createProgress(options: ProgressOptions): Progress {
+  const line = createStatusLine(options);
+  return {
+    enabled: line.enabled,
+    update: (state) => line.update(formatProgress(state)),
+    done: () => line.done(),
   };
 }

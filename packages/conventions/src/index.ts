@@ -75,6 +75,7 @@ export {
 } from './attributes.js';
 export type { ConfigErrorCode, SafeResult } from './errors.js';
 export { CONFIG_ERROR_CODE, ConfigError } from './errors.js';
+export { hashPrompt } from './prompt-hash.js';
 export { hashSubject } from './subject.js';
 export type {
   AgentSpanFacts,

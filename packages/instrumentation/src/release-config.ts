@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   ATTR_GEN_AI_PROMPT_NAME,
   ATTR_GEN_AI_REQUEST_MODEL,
@@ -11,6 +10,7 @@ import {
   FLAG_METADATA_COHORT,
   FLAG_METADATA_RELEASE,
   FLAG_METADATA_ROLLOUT_ID,
+  hashPrompt,
   hashSubject,
   type ReleaseAssignment,
 } from '@agent-canary/conventions';
@@ -271,14 +271,8 @@ export function withResolvedRelease<T>(resolved: ResolvedRelease, fn: () => T): 
   return context.with(contextWithResolvedRelease(context.active(), resolved), fn);
 }
 
-/**
- * Hash of a prompt text as recorded in `agent_canary.prompt.hash`: `sha256:` and the
- * first 16 hex digits (64 bits: collisions between a team's prompt versions are not a
- * concern, and the attribute stays short).
- */
-export function hashPrompt(text: string): string {
-  return `sha256:${createHash('sha256').update(text, 'utf8').digest('hex').slice(0, 16)}`;
-}
+// One implementation, in conventions, shared with the registry and prompt-label lookups.
+export { hashPrompt };
 
 /**
  * Records on the active span (the model call, or the turn) the hash of the prompt the

@@ -4,6 +4,13 @@ export type { LangfuseLabelAdapterOptions, LangfuseLabelConfig } from './config.
 export { LANGFUSE_LABEL_DEFAULTS, LANGFUSE_LABEL_ENV, resolveLangfuseLabelConfig, versionOfRelease } from './config.js';
 export type { ReleasePrompt, ReleasePromptOptions } from './prompt.js';
 export { getReleasePrompt, labelForCohort } from './prompt.js';
+export type { PromptLabelLookupOptions, PromptReleaseLookup, ReleaseIdKind } from './release-config.js';
+export {
+  createPromptLabelLookup,
+  PROMPT_LABEL_LOOKUP_DEFAULTS,
+  RELEASE_ID_KIND,
+  releaseConfigOfPrompt,
+} from './release-config.js';
 export type {
   LangfuseVerdictNotifierOptions,
   PostVerdictScoresOptions,

@@ -1,4 +1,6 @@
-import { isAbsolute, resolve } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { RolloutStore } from '@agent-canary/controller';
 import { EXIT_CODE } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { CliFailure } from '../output.js';
@@ -20,7 +22,10 @@ export interface CommandContext {
   /** Opens the controller store; absent when no store implementation is available. */
   readonly openStore?: OpenStore;
   readonly now: () => number;
-  readonly sleep: (millis: number) => Promise<void>;
+  /** Waits; resolves early when `signal` aborts. */
+  readonly sleep: (millis: number, signal?: AbortSignal) => Promise<void>;
+  /** Aborted when a long-running command (`monitor`, `serve`) should stop (SIGINT / SIGTERM in the binary). */
+  readonly shutdown?: AbortSignal;
 }
 
 /** Store path: `--store`, then `AGENT_CANARY_STORE`, then the definition file, then the default. */
@@ -59,4 +64,39 @@ export async function withStore<T>(
   } finally {
     await store.close();
   }
+}
+
+/**
+ * Opens the controller's SQLite store itself (the registry and the monitor work on it
+ * directly), runs `work`, and always closes it. Without `create`, a missing file is an
+ * error rather than a new empty store behind a mistyped path.
+ */
+export async function withControllerStore<T>(
+  path: string,
+  options: { readonly create: boolean },
+  work: (store: RolloutStore) => Promise<T>,
+): Promise<T> {
+  if (path !== ':memory:' && !existsSync(path)) {
+    if (!options.create) {
+      throw new CliFailure(
+        'store_not_found',
+        `no rollout store at ${path} (pass --store <path> or set ${ENV.store})`,
+        EXIT_CODE.runtime,
+      );
+    }
+    mkdirSync(dirname(path), { recursive: true });
+  }
+  const store = new RolloutStore({ path });
+  try {
+    return await work(store);
+  } finally {
+    store.close();
+  }
+}
+
+/** Resolves when `signal` aborts (never without one): how long-running commands wait to stop. */
+export function untilShutdown(signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return new Promise(() => {});
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }

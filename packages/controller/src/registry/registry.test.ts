@@ -141,12 +141,16 @@ describe('release registry', () => {
     const raw = new Database(path);
     raw.exec(`CREATE TABLE rollouts (id TEXT PRIMARY KEY, flag_key TEXT NOT NULL, phase TEXT NOT NULL, config_json TEXT NOT NULL,
       state_json TEXT NOT NULL, gate_state_json TEXT, applied_split_json TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)`);
+    // Later migrations alter the audit log, so the version-1 file needs it too.
+    raw.exec(`CREATE TABLE transitions (rollout_id TEXT NOT NULL, seq INTEGER NOT NULL, at_millis INTEGER NOT NULL,
+      from_state TEXT NOT NULL, to_state TEXT NOT NULL, reason TEXT NOT NULL, actor TEXT NOT NULL, trigger TEXT NOT NULL,
+      evidence_json TEXT, PRIMARY KEY (rollout_id, seq))`);
     raw.pragma('user_version = 1');
     raw.close();
     const store = new RolloutStore({ path });
     stores.push(store);
     expect(store.schemaVersion).toBe(STORE_SCHEMA_VERSION);
-    expect(STORE_SCHEMA_VERSION).toBe(2);
+    expect(STORE_SCHEMA_VERSION).toBe(3);
     createRelease(store, { id: 'v1', promptHash: 'h', model: 'm' });
     expect(listReleases(store).map((release) => release.id)).toEqual(['v1']);
   });

@@ -96,4 +96,43 @@ describe('RolloutStore', () => {
     expect(store.pendingEffects('missing')).toEqual([]);
     store.close();
   });
+
+  it('keeps the split each transition left in place, and migrates a schema-2 file without inventing one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ac-store-'));
+    dirs.push(dir);
+    const path = join(dir, 'v2.db');
+    const old = new RolloutStore({ path });
+    const { state } = seed(old);
+    old.close();
+    // A file written by the schema-2 code: one transition row without the split columns.
+    const raw = new Database(path);
+    raw.exec('ALTER TABLE transitions DROP COLUMN canary_bp; ALTER TABLE transitions DROP COLUMN control_bp;');
+    raw
+      .prepare(
+        `INSERT INTO transitions (rollout_id, seq, at_millis, from_state, to_state, reason, actor, trigger, evidence_json)
+         VALUES ('r1', 1, 2000, 'draft', 'canary@5%', 'go', 'ana', 'start', NULL)`,
+      )
+      .run();
+    raw.pragma('user_version = 2');
+    raw.close();
+
+    const store = new RolloutStore({ path });
+    expect(store.schemaVersion).toBe(3);
+    store.commit({
+      rolloutId: 'r1',
+      state: { ...state, phase: 'canary', stepIndex: 1, canaryBasisPoints: 2_000, controlBasisPoints: 2_000 },
+      transition: {
+        atMillis: 3_000,
+        from: 'canary@5%',
+        to: 'canary@20%',
+        reason: 'advance',
+        actor: 'controller',
+        trigger: 'tick',
+      },
+    });
+    const transitions = store.transitions('r1');
+    expect(transitions[0]).not.toHaveProperty('canaryBasisPoints');
+    expect(transitions[1]).toMatchObject({ seq: 2, canaryBasisPoints: 2_000, controlBasisPoints: 2_000 });
+    store.close();
+  });
 });

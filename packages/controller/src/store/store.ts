@@ -41,6 +41,10 @@ export interface StoredTransition extends TransitionRecord {
   readonly rolloutId: string;
   /** 1, 2, 3, ... per rollout. */
   readonly seq: number;
+  /** Canary share after the transition, basis points (absent in stores written before schema 3). */
+  readonly canaryBasisPoints?: number;
+  /** Control share after the transition, basis points (absent like `canaryBasisPoints`). */
+  readonly controlBasisPoints?: number;
 }
 
 /** One gate evaluation in the verdict history. */
@@ -126,7 +130,7 @@ export interface RolloutStoreOptions {
 }
 
 /** Schema version this code writes. */
-export const STORE_SCHEMA_VERSION = 2;
+export const STORE_SCHEMA_VERSION = 3;
 
 // Each entry migrates from version (index) to (index + 1). Append only; never edit a shipped one.
 const MIGRATIONS: readonly string[] = [
@@ -238,6 +242,11 @@ const MIGRATIONS: readonly string[] = [
     evidence_json TEXT NOT NULL
   );
   CREATE INDEX monitor_alerts_monitor ON monitor_alerts (monitor_id, raised_at);
+  `,
+  // 3: the split each transition left in place, so reports need not parse state labels.
+  `
+  ALTER TABLE transitions ADD COLUMN canary_bp INTEGER;
+  ALTER TABLE transitions ADD COLUMN control_bp INTEGER;
   `,
 ];
 
@@ -363,8 +372,8 @@ export class RolloutStore {
         const t = input.transition;
         this.db
           .prepare(
-            `INSERT INTO transitions (rollout_id, seq, at_millis, from_state, to_state, reason, actor, trigger, evidence_json)
-             VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM transitions WHERE rollout_id = ?), ?, ?, ?, ?, ?, ?, ?)`,
+            `INSERT INTO transitions (rollout_id, seq, at_millis, from_state, to_state, reason, actor, trigger, evidence_json, canary_bp, control_bp)
+             VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM transitions WHERE rollout_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
           .run(
             input.rolloutId,
@@ -376,6 +385,8 @@ export class RolloutStore {
             t.actor,
             t.trigger,
             t.evidence === undefined ? null : JSON.stringify(t.evidence),
+            state.canaryBasisPoints,
+            state.controlBasisPoints,
           );
       }
       if (input.verdict) {
@@ -442,6 +453,8 @@ export class RolloutStore {
       actor: string;
       trigger: TransitionRecord['trigger'];
       evidence_json: string | null;
+      canary_bp: number | null;
+      control_bp: number | null;
     }[];
     return rows.map((row) => ({
       rolloutId: row.rollout_id,
@@ -453,6 +466,9 @@ export class RolloutStore {
       actor: row.actor,
       trigger: row.trigger,
       ...(row.evidence_json === null ? {} : { evidence: JSON.parse(row.evidence_json) as GateResult }),
+      ...(row.canary_bp === null || row.control_bp === null
+        ? {}
+        : { canaryBasisPoints: row.canary_bp, controlBasisPoints: row.control_bp }),
     }));
   }
 

@@ -10,6 +10,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 export interface StoredPromptVersion {
   readonly version: number;
   readonly prompt: string;
+  /** The prompt's `config` (model, parameters, ...). @default {} */
+  readonly config?: Record<string, unknown>;
   labels: string[];
 }
 
@@ -31,8 +33,8 @@ export interface LangfuseContractServer {
   readonly requests: RecordedRequest[];
   /** Scores received through `POST /api/public/scores` or the ingestion batch. */
   readonly scores: Record<string, unknown>[];
-  /** Adds a version (1, 2, ...) with the given labels, moving them off other versions. */
-  addVersion(name: string, prompt: string, labels?: readonly string[]): number;
+  /** Adds a version (1, 2, ...) with the given labels (moving them off other versions) and `config`. */
+  addVersion(name: string, prompt: string, labels?: readonly string[], config?: Record<string, unknown>): number;
   /** Label -> version of a prompt, as stored. */
   labels(name: string): Record<string, number>;
   /** The next `count` requests answer `status` (e.g. 503) without doing anything. */
@@ -66,7 +68,7 @@ export async function startLangfuseContractServer(
     version: v.version,
     type: 'text',
     prompt: v.prompt,
-    config: {},
+    config: v.config ?? {},
     labels: v.labels,
     tags: [],
     commitMessage: null,
@@ -176,10 +178,10 @@ export async function startLangfuseContractServer(
     secretKey,
     requests,
     scores,
-    addVersion(name, prompt, labels = []) {
+    addVersion(name, prompt, labels = [], config = {}) {
       const versions = prompts.get(name) ?? [];
       prompts.set(name, versions);
-      const stored: StoredPromptVersion = { version: versions.length + 1, prompt, labels: [] };
+      const stored: StoredPromptVersion = { version: versions.length + 1, prompt, config, labels: [] };
       versions.push(stored);
       setLabels(name, stored, [...labels, 'latest']);
       return stored.version;
