@@ -6,7 +6,7 @@ export type {
   Scheduler,
   TickResult,
 } from './driver/controller.js';
-export { RolloutController } from './driver/controller.js';
+export { RolloutController, rolloutStatusOf } from './driver/controller.js';
 export type { ControllerErrorCode } from './errors.js';
 export { CONTROLLER_ERROR_CODE, ControllerError } from './errors.js';
 export type {
@@ -21,6 +21,7 @@ export type {
   GateContext,
   GateEvaluation,
   GateEvaluator,
+  GateEvidence,
   GateMode,
   GateOptions,
   GateResult,
@@ -49,6 +50,7 @@ export {
   createGate,
   GATE_CHECK,
   GATE_DEFAULTS,
+  GATE_EVIDENCE,
   GATE_MODE,
   PROMOTION_BASIS,
   promotionReadiness,
@@ -165,7 +167,14 @@ export {
   SEVERITY,
 } from './rollout/state.js';
 export type { ApplyResult, RetryOptions, RetryResult, RoutingAdapter, RoutingSplit } from './routing/adapter.js';
-export { InMemoryRoutingAdapter, RETRY_DEFAULTS, sameSplit, withRetry } from './routing/adapter.js';
+export {
+  assertValidSplit,
+  InMemoryRoutingAdapter,
+  RETRY_DEFAULTS,
+  sameSplit,
+  TOTAL_BASIS_POINTS,
+  withRetry,
+} from './routing/adapter.js';
 export type { RoutingErrorCode, RoutingErrorOptions } from './routing/errors.js';
 export { ROUTING_ERROR_CODE, RoutingError } from './routing/errors.js';
 export type {

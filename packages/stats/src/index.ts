@@ -70,6 +70,7 @@ export type {
   CategoryEpoch,
   DriftCategoryResult,
   MixCategoryResult,
+  MixLogEValueOptions,
   MixTestConfig,
   MixTestOptions,
   MixTestResult,
@@ -80,6 +81,7 @@ export type {
 export {
   MIX_TEST_DEFAULTS,
   MULTINOMIAL_DRIFT_TEST_DEFAULTS,
+  mixLogEValue,
   mixTest,
   multinomialDriftTest,
   normalMixtureHalfWidth,
@@ -134,5 +136,10 @@ export type {
   SampleRatioTestOptions,
   SampleRatioTestResult,
 } from './sequential/srm.js';
-export { resolveSampleRatioTestConfig, SAMPLE_RATIO_TEST_DEFAULTS, sampleRatioTest } from './sequential/srm.js';
+export {
+  resolveSampleRatioTestConfig,
+  SAMPLE_RATIO_TEST_DEFAULTS,
+  sampleRatioLogEValue,
+  sampleRatioTest,
+} from './sequential/srm.js';
 export { lgamma, logBeta, logMeanExp, logMultivariateBeta, logSumExp, xlog1py, xlogy } from './special.js';

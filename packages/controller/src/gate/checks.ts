@@ -1,7 +1,7 @@
 import { COHORT, type Cohort, VERDICT, type Verdict } from '@agent-canary/conventions';
-import { mergeBuckets, quantileOf, totalCount } from '../sources/buckets.js';
+import { quantileOf, totalCount } from '../sources/buckets.js';
 import type { BucketCounts, CohortWindow, CohortWindows } from '../sources/types.js';
-import { ANALYSIS_UNIT, type GateConfig, type RateCheckConfig, type ResolvedCheck } from './config.js';
+import { ANALYSIS_UNIT, GATE_EVIDENCE, type GateConfig, type RateCheckConfig, type ResolvedCheck } from './config.js';
 import {
   type EProcessResult,
   latencyEProcess,
@@ -11,7 +11,7 @@ import {
   rateEProcess,
 } from './stat-tests.js';
 import type { EpochMark, FrozenReference, GateState, Tally } from './state.js';
-import { subtract } from './state.js';
+import { isEmptyTally, subtract } from './state.js';
 import { distributionUnit, latencyOf, lengthOf, RATE_SIGNAL, type RateSignal, rateCounts } from './tally.js';
 import { CHECK_METHOD, type CheckEvidence, type CohortMeasurement } from './types.js';
 
@@ -25,7 +25,8 @@ export interface EpochCounts {
 export function epochCounts(epochs: readonly EpochMark[], now: Tally): EpochCounts[] {
   return epochs.map((mark, index) => {
     const end = epochs[index + 1]?.start ?? now;
-    return { mark, counts: subtract(end, mark.start) };
+    // The first epoch starts from zero: nothing to subtract, nothing to copy.
+    return { mark, counts: isEmptyTally(mark.start) ? end : subtract(end, mark.start) };
   });
 }
 
@@ -61,6 +62,30 @@ function enoughArms(inputs: CheckInputs, canary: number, control: number): boole
   return canary >= inputs.config.minSamples && control >= inputs.config.minSamples;
 }
 
+/** Decision mode: only failing checks get their evidence built (see `GATE_EVIDENCE`). */
+function lean(inputs: CheckInputs): boolean {
+  return inputs.config.evidence === GATE_EVIDENCE.decision;
+}
+
+/** A verdict without its evidence (decision mode, non-failing checks). */
+function brief(
+  check: string,
+  method: CheckEvidence['method'],
+  verdict: Verdict,
+  unit: string,
+  result?: EProcessResult,
+): CheckEvidence {
+  return {
+    check,
+    method,
+    verdict,
+    unit,
+    measurements: [],
+    ...(result ? { statistic: statistic(result) } : {}),
+    reason: '',
+  };
+}
+
 function rejectedReason(state: GateState, check: string): string | undefined {
   return state.rejected[check];
 }
@@ -87,14 +112,25 @@ export function rateSequential(
   const min = inputs.config.checks.similarity.min;
   const canary = rateCounts(windows.cohorts.canary, signal, unit, min);
   const control = rateCounts(windows.cohorts.control, signal, unit, min);
-  const result = rateEProcess(
-    inputs.epochs.map(({ mark, counts }) => ({
-      rho0: mark.rho0,
-      canaryEvents: counts.rates[signal]?.[0] ?? 0,
-      controlEvents: counts.rates[signal]?.[1] ?? 0,
-    })),
-    check.alpha,
-  );
+  const epochs = inputs.epochs.map(({ mark, counts }) => ({
+    rho0: mark.rho0,
+    canaryEvents: counts.rates[signal]?.[0] ?? 0,
+    controlEvents: counts.rates[signal]?.[1] ?? 0,
+  }));
+  const previous = rejectedReason(inputs.state, check.name);
+  if (lean(inputs)) {
+    // The verdict needs the e-value and the exposures only; a failure gets full evidence below.
+    const quick = rateEProcess(epochs, check.alpha, false);
+    if (!quick.reject && !previous) {
+      const verdict = building(quick)
+        ? VERDICT.warn
+        : enoughArms(inputs, canary.exposure, control.exposure)
+          ? VERDICT.pass
+          : VERDICT.inconclusive;
+      return brief(check.name, CHECK_METHOD.sequential, verdict, canary.unit, quick);
+    }
+  }
+  const result = rateEProcess(epochs, check.alpha);
   const rate = (c: { events: number; exposure: number }) => (c.exposure > 0 ? c.events / c.exposure : undefined);
   const canaryRate = rate(canary);
   const controlRate = rate(control);
@@ -117,7 +153,6 @@ export function rateSequential(
     controlRate === undefined ? 'n/a' : percent(controlRate)
   } ${label} per ${canary.unit}`;
   const bounds = `RR ${rr === undefined ? 'n/a' : num(rr)} [${num(result.rrLower)}, ${num(result.rrUpper)}]`;
-  const previous = rejectedReason(inputs.state, check.name);
   let verdict: Verdict;
   let reason: string;
   if (result.reject || previous) {
@@ -150,6 +185,20 @@ export function rateSequential(
   };
 }
 
+/** Warn or pass for a value that meets its limit: warn within `warnMarginFraction` of it. */
+function closeToLimit(
+  value: number,
+  spec: { readonly operator: '<' | '>'; readonly limit: number; readonly fraction: boolean },
+  config: GateConfig,
+): Verdict {
+  const margin = config.warnMarginFraction;
+  let close: boolean;
+  if (spec.operator === '<') close = value >= spec.limit * (1 - margin);
+  else if (spec.fraction) close = 1 - value >= (1 - spec.limit) * (1 - margin);
+  else close = value <= spec.limit * (1 + margin);
+  return close ? VERDICT.warn : VERDICT.pass;
+}
+
 /** Absolute threshold on the canary's measured value (the article's check table). */
 export function thresholdEvidence(
   inputs: CheckInputs,
@@ -166,6 +215,15 @@ export function thresholdEvidence(
 ): CheckEvidence {
   const { windows, config } = inputs;
   const canary = spec.measure(windows.cohorts.canary);
+  if (lean(inputs)) {
+    const value = canary.value;
+    if (value === undefined || canary.samples < config.minSamples) {
+      return brief(check.name, CHECK_METHOD.threshold, VERDICT.inconclusive, spec.unit);
+    }
+    if (spec.operator === '<' ? value < spec.limit : value > spec.limit) {
+      return brief(check.name, CHECK_METHOD.threshold, closeToLimit(value, spec, config), spec.unit);
+    }
+  }
   const control = spec.measure(windows.cohorts.control);
   const measurements = [
     measurement(COHORT.canary, canary.value, canary.samples),
@@ -184,10 +242,7 @@ export function thresholdEvidence(
   const value = canary.value;
   const passes = spec.operator === '<' ? value < spec.limit : value > spec.limit;
   const margin = config.warnMarginFraction;
-  let close: boolean;
-  if (spec.operator === '<') close = value >= spec.limit * (1 - margin);
-  else if (spec.fraction) close = 1 - value >= (1 - spec.limit) * (1 - margin);
-  else close = value <= spec.limit * (1 + margin);
+  const close = closeToLimit(value, spec, config) === VERDICT.warn;
   const measured = `canary ${spec.describe(value)} over ${canary.samples} ${spec.unit}s${
     control.value === undefined ? '' : ` (control ${spec.describe(control.value)})`
   }`;
@@ -229,13 +284,27 @@ export function latencySequential(inputs: CheckInputs, reference: FrozenReferenc
   const check = inputs.config.checks.latencyP99;
   if (!reference) return noReference(check.name, distributionUnit(inputs.windows, check.unit, 'latency'), 'latency');
   const epochs = rankEpochs(inputs, 'lat');
-  const result = latencyEProcess(reference, epochs, check.alpha);
+  const previous = rejectedReason(inputs.state, check.name);
+  const decision = latencyEProcess(reference, epochs, check.alpha, false);
+  // The body bet's own e-value is evidence only: skipped in decision mode unless failing.
+  const failing = decision.reject || previous !== undefined;
+  const result = lean(inputs) && !failing ? decision : latencyEProcess(reference, epochs, check.alpha, true);
   const unit = distributionUnit(inputs.windows, check.unit, 'latency');
   const canary = latencyOf(inputs.windows.cohorts.canary, unit);
   const control = latencyOf(inputs.windows.cohorts.control, unit);
   const canaryP99 = quantileOf(canary, 0.99);
   const controlP99 = quantileOf(control, 0.99);
   const ratio = canaryP99 !== undefined && controlP99 ? canaryP99 / controlP99 : undefined;
+  if (lean(inputs) && !failing) {
+    const verdict = building(result)
+      ? VERDICT.warn
+      : !enoughArms(inputs, totalCount(canary), totalCount(control))
+        ? VERDICT.inconclusive
+        : ratio !== undefined && ratio > check.maxQuantileRatio
+          ? VERDICT.warn
+          : VERDICT.pass;
+    return brief(check.name, CHECK_METHOD.sequential, verdict, unit, result);
+  }
   const measurements = [
     measurement(COHORT.canary, canaryP99, totalCount(canary)),
     measurement(COHORT.control, controlP99, totalCount(control)),
@@ -244,7 +313,6 @@ export function latencySequential(inputs: CheckInputs, reference: FrozenReferenc
     controlP99 === undefined ? 'n/a' : `${num(controlP99)} ms`
   }`;
   const parts = `body bet ${num(result.body)}, averaged with the p95 and p99 exceedance tests`;
-  const previous = rejectedReason(inputs.state, check.name);
   let verdict: Verdict;
   let reason: string;
   if (result.reject || previous) {
@@ -282,13 +350,14 @@ export function ksBetween(a: BucketCounts, b: BucketCounts): number | undefined 
   const na = totalCount(a);
   const nb = totalCount(b);
   if (na === 0 || nb === 0) return undefined;
-  const edges = mergeBuckets(a, b).map((bucket) => bucket.upper);
   let fa = 0;
   let fb = 0;
   let ia = 0;
   let ib = 0;
   let max = 0;
-  for (const edge of edges) {
+  // Both are ascending: walk the union of their edges in one merge pass.
+  while (ia < a.length || ib < b.length) {
+    const edge = Math.min(a[ia]?.upper ?? Number.POSITIVE_INFINITY, b[ib]?.upper ?? Number.POSITIVE_INFINITY);
     while (ia < a.length && (a[ia]?.upper ?? Number.POSITIVE_INFINITY) <= edge) fa += a[ia++]?.count ?? 0;
     while (ib < b.length && (b[ib]?.upper ?? Number.POSITIVE_INFINITY) <= edge) fb += b[ib++]?.count ?? 0;
     max = Math.max(max, Math.abs(fa / na - fb / nb));
@@ -317,11 +386,12 @@ export function lengthDrift(inputs: CheckInputs, reference: FrozenReference | nu
   const canary = lengthOf(inputs.windows.cohorts.canary, unit);
   const control = lengthOf(inputs.windows.cohorts.control, unit);
   const ks = ksBetween(canary, control);
-  const canaryMedian = quantileOf(canary, 0.5);
-  const controlMedian = quantileOf(control, 0.5);
   const enough = enoughArms(inputs, totalCount(canary), totalCount(control));
   const previous = rejectedReason(inputs.state, check.name);
   const verdict = previous ? VERDICT.fail : driftVerdict(result.reject, ks, check.maxKsDistance, enough);
+  if (lean(inputs) && verdict !== VERDICT.fail) return brief(check.name, CHECK_METHOD.drift, verdict, unit, result);
+  const canaryMedian = quantileOf(canary, 0.5);
+  const controlMedian = quantileOf(control, 0.5);
   const described = `median length canary ${canaryMedian === undefined ? 'n/a' : num(canaryMedian)} vs control ${
     controlMedian === undefined ? 'n/a' : num(controlMedian)
   } chars, KS ${ks === undefined ? 'n/a' : num(ks)} (tolerance ${check.maxKsDistance})`;
@@ -384,6 +454,9 @@ export function toolMixDrift(inputs: CheckInputs): CheckEvidence {
   const enough = enoughArms(inputs, canary.total, control.total);
   const previous = rejectedReason(inputs.state, check.name);
   const verdict = previous ? VERDICT.fail : driftVerdict(result.reject, drift, check.maxShareDrift, enough);
+  if (lean(inputs) && verdict !== VERDICT.fail) {
+    return brief(check.name, CHECK_METHOD.drift, verdict, ANALYSIS_UNIT.toolCall, result);
+  }
   const moved =
     drift === undefined
       ? 'no tool calls in one of the arms'

@@ -9,6 +9,21 @@ export const GATE_MODE = {
 } as const;
 export type GateMode = (typeof GATE_MODE)[keyof typeof GATE_MODE];
 
+/**
+ * How much evidence an evaluation computes. Decisions (verdict, failure flags, state)
+ * are identical in both modes.
+ */
+export const GATE_EVIDENCE = {
+  /** Every check's reason, effect bounds (bisection) and quantiles: what people read. */
+  full: 'full',
+  /**
+   * Only what the decision needs; a failing check still gets its full evidence, the
+   * others a verdict and an empty reason. For simulations and high-frequency ticks.
+   */
+  decision: 'decision',
+} as const;
+export type GateEvidence = (typeof GATE_EVIDENCE)[keyof typeof GATE_EVIDENCE];
+
 /** Unit of analysis of a check. */
 export const ANALYSIS_UNIT = {
   /** One observation per subject (the unit of randomisation): valid under sticky routing. */
@@ -134,6 +149,8 @@ export interface SampleRatioOptions {
 export interface GateOptions {
   /** @default 'sequential' */
   readonly mode?: GateMode;
+  /** Evidence computed per evaluation (see {@link GATE_EVIDENCE}). @default 'full' */
+  readonly evidence?: GateEvidence;
   /** Family-wise false-fail probability over the whole rollout, any cadence. @default 0.01 */
   readonly alphaTotal?: number;
   /** Minimum canary and control requests before a pass (below it: inconclusive). @default 50 */
@@ -198,6 +215,7 @@ export interface ResponseLengthCheckConfig extends ResolvedCheck {
 /** The gate's resolved configuration (see `GateOptions` for meanings and defaults). */
 export interface GateConfig {
   readonly mode: GateMode;
+  readonly evidence: GateEvidence;
   readonly alphaTotal: number;
   readonly minSamples: number;
   readonly warnMarginFraction: number;
@@ -221,6 +239,7 @@ export interface GateConfig {
 /** Defaults of the gate: the article's check table and statistics.md §4. */
 export const GATE_DEFAULTS = Object.freeze({
   mode: GATE_MODE.sequential,
+  evidence: GATE_EVIDENCE.full,
   alphaTotal: 0.01,
   minSamples: 50,
   warnMarginFraction: 0.1,
@@ -325,6 +344,12 @@ function common(
 export function resolveGateConfig(options: GateOptions = {}): GateConfig {
   const raw = objectAt('(gate options)', options as unknown);
   const mode = oneOf('mode', raw['mode'], [GATE_MODE.sequential, GATE_MODE.weighted], GATE_DEFAULTS.mode);
+  const evidence = oneOf(
+    'evidence',
+    raw['evidence'],
+    [GATE_EVIDENCE.full, GATE_EVIDENCE.decision],
+    GATE_DEFAULTS.evidence,
+  );
   const alphaTotal = numberAt('alphaTotal', raw['alphaTotal'], GATE_DEFAULTS.alphaTotal, {
     min: 0,
     max: 0.5,
@@ -456,6 +481,7 @@ export function resolveGateConfig(options: GateOptions = {}): GateConfig {
   });
   return Object.freeze({
     mode,
+    evidence,
     alphaTotal,
     minSamples,
     warnMarginFraction,

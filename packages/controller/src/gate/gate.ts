@@ -2,7 +2,7 @@ import { COHORT, type Cohort, VERDICT, type Verdict } from '@agent-canary/conven
 import { diag } from '@opentelemetry/api';
 import type { CohortWindows, MetricSource } from '../sources/types.js';
 import { epochCounts, sequentialChecks, thresholdChecks } from './checks.js';
-import { ANALYSIS_UNIT, GATE_CHECK, GATE_MODE, type GateConfig } from './config.js';
+import { ANALYSIS_UNIT, GATE_CHECK, GATE_EVIDENCE, GATE_MODE, type GateConfig } from './config.js';
 import type { GateContext, GateEvaluation, GateEvaluator, JsonValue } from './evaluator.js';
 import { promotionReadiness } from './promotion.js';
 import { sampleRatioEProcess } from './stat-tests.js';
@@ -146,6 +146,10 @@ function sampleRatio(config: GateConfig, state: GateState, tally: Tally): CheckE
     }
   });
   const result = sampleRatioEProcess(counted, split3, config.sampleRatio.alpha);
+  if (config.evidence === GATE_EVIDENCE.decision && !result.reject) {
+    const statistic = { eValue: result.eValue, boundary: result.boundary, alpha: result.alpha };
+    return { ...base, measurements: [], verdict: VERDICT.pass, statistic, reason: '' };
+  }
   const total = observed.reduce((a, b) => a + b, 0);
   const observedShares = observed.map((n) => (total > 0 ? `${((100 * n) / total).toFixed(1)}%` : 'n/a')).join('/');
   const expectedShares = shares.map((s) => `${(100 * s).toFixed(1)}%`).join('/');
@@ -224,6 +228,10 @@ function sentence(checks: readonly CheckEvidence[]): string {
  * mismatch freezes verdicts; `warn` when a threshold is within `warnMarginFraction` of its
  * limit, a sequential e-value passed the square root of its boundary, or a drift effect
  * exceeds its tolerance without significance; `pass` otherwise.
+ *
+ * With `evidence: 'decision'` only failing checks carry reasons, bounds and quantiles
+ * (a few times cheaper per evaluation, for simulations); decisions and state are the
+ * same as with the default `'full'`.
  *
  * @example
  * const gate = createGate(resolveGateConfig(), inProcessSource(processor));
@@ -343,6 +351,7 @@ export function createGate(config: GateConfig, source: MetricSource): GateEvalua
     const sequentialFailed = worst(sequential, VERDICT.fail);
     const thresholdFailed = worst(thresholds, VERDICT.fail);
     const warned = worst(checks, VERDICT.warn);
+    const lean = config.evidence === GATE_EVIDENCE.decision;
     const enough = requests.canary >= config.minSamples && requests.control >= config.minSamples;
     let verdict: Verdict;
     let reason: string;
@@ -354,7 +363,9 @@ export function createGate(config: GateConfig, source: MetricSource): GateEvalua
       reason = `inconclusive: ${requests.canary} canary and ${requests.control} control requests, ${config.minSamples} each needed before a pass.`;
     } else if (warned.length > 0) {
       verdict = VERDICT.warn;
-      reason = `warn: ${sentence(warned)}.`;
+      reason = lean
+        ? `warn: ${warned.map((c) => c.check).join(', ')} (decision mode: evidence not computed).`
+        : `warn: ${sentence(warned)}.`;
     } else {
       verdict = VERDICT.pass;
       reason = `pass: no check finds the canary worse than control over ${requests.canary} canary and ${requests.control} control requests, and every threshold holds.`;
@@ -369,6 +380,7 @@ export function createGate(config: GateConfig, source: MetricSource): GateEvalua
       reason,
     };
     // A pass is not evidence of safety: say whether it is enough to promote on (statistics.md §4).
+    if (lean) return { result: draft, state: toJson(state) };
     const readiness = promotionReadiness(draft, config);
     const result =
       verdict === VERDICT.pass

@@ -7,14 +7,16 @@
  */
 import {
   type BucketCounts,
+  type LatencyReference,
   latencyLogEValue,
-  mixTest,
+  mixLogEValue,
   prepareLatencyReference,
   RANK_SIDE,
   rankScoreLogEValue,
-  rankScoreTest,
+  rankScores,
+  rateLogEValue,
   rateTest,
-  sampleRatioTest,
+  sampleRatioLogEValue,
 } from '@agent-canary/stats';
 import type { FrozenReference } from './state.js';
 
@@ -40,16 +42,31 @@ export interface RateResult extends EProcessResult {
   readonly rrUpper: number;
 }
 
-/** T-RATE (§3.1): one-sided test that the canary raises an adverse rate. */
-export function rateEProcess(epochs: readonly RateCounts[], alpha: number): RateResult {
-  const result = rateTest({
-    epochs: epochs.map((e) => ({
-      rho0: e.rho0,
-      canaryEvents: e.canaryEvents,
-      totalEvents: e.canaryEvents + e.controlEvents,
-    })),
-    alpha,
-  });
+/**
+ * T-RATE (§3.1): one-sided test that the canary raises an adverse rate. Without
+ * `bounds` only the e-value is computed (the decision); the relative risk and its
+ * anytime bounds (two bisections) are left undefined / [0, ∞).
+ */
+export function rateEProcess(epochs: readonly RateCounts[], alpha: number, bounds = true): RateResult {
+  const rateEpochs = epochs.map((e) => ({
+    rho0: e.rho0,
+    canaryEvents: e.canaryEvents,
+    totalEvents: e.canaryEvents + e.controlEvents,
+  }));
+  if (!bounds) {
+    const logE = rateLogEValue(rateEpochs);
+    const boundary = 1 / alpha;
+    return {
+      eValue: Math.exp(logE),
+      boundary,
+      alpha,
+      reject: logE >= Math.log(boundary),
+      relativeRisk: undefined,
+      rrLower: 0,
+      rrUpper: Number.POSITIVE_INFINITY,
+    };
+  }
+  const result = rateTest({ epochs: rateEpochs, alpha });
   return {
     eValue: result.eValue,
     boundary: result.boundary,
@@ -75,29 +92,59 @@ export function referenceBuckets(reference: FrozenReference): BucketCounts {
   return buckets;
 }
 
-/** T-DIST (§3.4): two-sided rank-score bet of canary vs control on the frozen reference. */
+// A reference is frozen once per rollout and read at every tick: derive its scores and
+// cuts once. Keyed by identity, so a state that went through JSON derives them again.
+const preparedLatency = new WeakMap<FrozenReference, LatencyReference>();
+const preparedScores = new WeakMap<FrozenReference, number[]>();
+
+function latencyReferenceOf(reference: FrozenReference): LatencyReference {
+  let prepared = preparedLatency.get(reference);
+  if (!prepared) {
+    prepared = prepareLatencyReference({ reference: referenceBuckets(reference) });
+    preparedLatency.set(reference, prepared);
+  }
+  return prepared;
+}
+
+function scoresOf(reference: FrozenReference): number[] {
+  let scores = preparedScores.get(reference);
+  if (!scores) {
+    scores = rankScores(referenceBuckets(reference));
+    preparedScores.set(reference, scores);
+  }
+  return scores;
+}
+
+/**
+ * T-DIST (§3.4): two-sided rank-score bet of canary vs control on the frozen reference.
+ * Uses the stats package's cheap path: the gate builds the epochs aligned with the
+ * reference itself, so `rankScoreTest`'s validation and summaries would be wasted.
+ */
 export function rankScoreEProcess(
   reference: FrozenReference,
   epochs: readonly RankCounts[],
   alpha: number,
 ): EProcessResult {
-  const result = rankScoreTest({ reference: referenceBuckets(reference), epochs, alpha, side: RANK_SIDE.twoSided });
-  return { eValue: result.eValue, boundary: result.boundary, alpha: result.alpha, reject: result.reject };
+  const logE = rankScoreLogEValue(scoresOf(reference), epochs, RANK_SIDE.twoSided);
+  const boundary = 1 / alpha;
+  return { eValue: Math.exp(logE), boundary, alpha, reject: logE >= Math.log(boundary) };
 }
 
 /**
  * T-LAT (§3.2): mean of the body bet and the exceedance tests at the reference p95 and
  * p99. Uses the stats package's cheap path (no bounds or summaries): the gate reports its
- * own quantiles, and `latencyTest` costs ten times more per look.
+ * own quantiles, and `latencyTest` costs ten times more per look. `body` (the body bet's
+ * own e-value, for the evidence) is computed only when asked for.
  */
 export function latencyEProcess(
   reference: FrozenReference,
   epochs: readonly RankCounts[],
   alpha: number,
+  withBody = true,
 ): EProcessResult & { readonly body: number } {
-  const prepared = prepareLatencyReference({ reference: referenceBuckets(reference) });
+  const prepared = latencyReferenceOf(reference);
   const logE = latencyLogEValue(prepared, epochs);
-  const body = Math.exp(rankScoreLogEValue(prepared.scores, epochs, RANK_SIDE.greater));
+  const body = withBody ? Math.exp(rankScoreLogEValue(prepared.scores, epochs, RANK_SIDE.greater)) : Number.NaN;
   const boundary = 1 / alpha;
   return { eValue: Math.exp(logE), boundary, alpha, reject: logE >= Math.log(boundary), body };
 }
@@ -112,14 +159,16 @@ export interface MixCounts {
 /**
  * T-MIX (§3.3): product over categories of beta-binomial label mixtures, two-sided.
  * `reference` (stable calls frozen at warm-up) decides which small categories are lumped.
+ * Cheap path: the gate reports its own shares, so `mixTest`'s summaries are not needed.
  */
 export function mixEProcess(
   epochs: readonly MixCounts[],
   alpha: number,
   reference: Readonly<Record<string, number>> | undefined,
 ): EProcessResult {
-  const result = mixTest({ epochs, alpha, ...(reference ? { reference } : {}) });
-  return { eValue: result.eValue, boundary: result.boundary, alpha: result.alpha, reject: result.reject };
+  const logE = mixLogEValue(epochs, reference ? { reference } : {});
+  const boundary = 1 / alpha;
+  return { eValue: Math.exp(logE), boundary, alpha, reject: logE >= Math.log(boundary) };
 }
 
 /** SRM (§3.5): Dirichlet-multinomial e-value of cohort counts against the configured split. */
@@ -128,6 +177,13 @@ export function sampleRatioEProcess(
   split: Readonly<Record<string, number>>,
   alpha: number,
 ): EProcessResult {
-  const result = sampleRatioTest({ epochs: [{ split, counts }], alpha });
-  return { eValue: result.eValue, boundary: result.boundary, alpha: result.alpha, reject: result.reject };
+  const keys = Object.keys(split);
+  let weight = 0;
+  for (const key of keys) weight += split[key] ?? 0;
+  const logE = sampleRatioLogEValue(
+    keys.map((key) => counts[key] ?? 0),
+    keys.map((key) => (split[key] ?? 0) / weight),
+  );
+  const boundary = 1 / alpha;
+  return { eValue: Math.exp(logE), boundary, alpha, reject: logE >= Math.log(boundary) };
 }

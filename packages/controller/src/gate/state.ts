@@ -97,6 +97,18 @@ export function emptyTally(): Tally {
   return { n: [0, 0, 0], rates: {}, lat: null, len: null, mix: [{}, {}] };
 }
 
+/** True for a tally with no counts at all (what `emptyTally` returns, also after JSON). */
+export function isEmptyTally(tally: Tally): boolean {
+  return (
+    tally.lat === null &&
+    tally.len === null &&
+    tally.n.every((value) => value === 0) &&
+    Object.keys(tally.rates).length === 0 &&
+    Object.keys(tally.mix[0]).length === 0 &&
+    Object.keys(tally.mix[1]).length === 0
+  );
+}
+
 function minusArray(a: readonly number[], b: readonly number[] | undefined): number[] {
   return a.map((value, index) => value - (b?.[index] ?? 0));
 }

@@ -80,6 +80,25 @@ export function freezeReference(buckets: BucketCounts, minSamples: number): Froz
   return { edges, counts: countsOnEdges(buckets, edges), samples };
 }
 
+/**
+ * `countsOnEdges` in one merge pass: buckets and edges are both ascending, so each
+ * bucket's slot (the first edge at or above its upper bound, else overflow) only moves
+ * forward. Falls back to the binary-search version on unsorted input.
+ */
+export function countsOnSortedEdges(buckets: BucketCounts, edges: readonly number[]): number[] {
+  const counts = new Array<number>(edges.length + 1).fill(0);
+  let slot = 0;
+  let previous = Number.NEGATIVE_INFINITY;
+  for (const bucket of buckets) {
+    if (!(bucket.upper > previous)) return countsOnEdges(buckets, edges);
+    previous = bucket.upper;
+    if (bucket.count === 0) continue;
+    while (slot < edges.length && (edges[slot] ?? Number.POSITIVE_INFINITY) < bucket.upper) slot += 1;
+    counts[slot] = (counts[slot] ?? 0) + bucket.count;
+  }
+  return counts;
+}
+
 /** Everything additive the gate's tests need, read from cumulative windows. */
 export function tallyOf(
   windows: CohortWindows,
@@ -107,6 +126,7 @@ export function tallyOf(
     for (const [tool, counts] of Object.entries(w.toolCallsByName)) out[tool] = counts.calls;
     return out;
   };
+  const onEdges = (buckets: BucketCounts, edges: readonly number[]) => countsOnSortedEdges(buckets, edges);
   const lat = references.latency;
   const len = references.length;
   const latUnit = distributionUnit(windows, checks.latencyP99.unit, 'latency');
@@ -114,12 +134,8 @@ export function tallyOf(
   return {
     n,
     rates,
-    lat: lat
-      ? [countsOnEdges(latencyOf(canary, latUnit), lat.edges), countsOnEdges(latencyOf(control, latUnit), lat.edges)]
-      : null,
-    len: len
-      ? [countsOnEdges(lengthOf(canary, lenUnit), len.edges), countsOnEdges(lengthOf(control, lenUnit), len.edges)]
-      : null,
+    lat: lat ? [onEdges(latencyOf(canary, latUnit), lat.edges), onEdges(latencyOf(control, latUnit), lat.edges)] : null,
+    len: len ? [onEdges(lengthOf(canary, lenUnit), len.edges), onEdges(lengthOf(control, lenUnit), len.edges)] : null,
     mix: [calls(canary), calls(control)],
   };
 }

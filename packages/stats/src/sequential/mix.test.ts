@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { logBeta } from '../special.js';
 import { betaBinomialLabelLogEValue, dirichletMultinomialLogEValue } from './categorical.js';
-import { mixTest, multinomialDriftTest, normalMixtureHalfWidth } from './mix.js';
+import { type CategoryEpoch, mixLogEValue, mixTest, multinomialDriftTest, normalMixtureHalfWidth } from './mix.js';
 
 function binomialPmf(n: number, k: number, p: number): number {
   let logChoose = 0;
@@ -134,5 +134,20 @@ describe('multinomialDriftTest', () => {
   it('rejects invalid options', () => {
     expect(() => multinomialDriftTest({ counts: { a: -1 }, baseline: { a: 1 }, alpha: 0.01 })).toThrow(/counts\.a/);
     expect(() => multinomialDriftTest({ counts: { a: 1 }, baseline: { a: 0 }, alpha: 0.01 })).toThrow(/baseline/);
+  });
+});
+
+describe('mixLogEValue (cheap path)', () => {
+  it('equals mixTest, with and without a lumping reference, across epochs', () => {
+    const epochs: CategoryEpoch[] = [
+      { rho0: 0.5, canary: { search: 40, db: 30, rare: 1, other: 2 }, control: { search: 50, db: 20, rare: 0 } },
+      { rho0: 0.3, canary: { search: 10, db: 12, tiny: 1 }, control: { search: 30, db: 20, rare: 2 } },
+    ];
+    const reference = { search: 500, db: 400, rare: 3, other: 10 };
+    for (const options of [{}, { reference }, { reference, minShare: 0.2, concentration: 5 }]) {
+      const full = mixTest({ epochs, alpha: 0.01, ...options });
+      expect(mixLogEValue(epochs, options)).toBeCloseTo(full.logEValue, 12);
+    }
+    expect(mixLogEValue([])).toBe(0);
   });
 });

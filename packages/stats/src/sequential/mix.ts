@@ -216,6 +216,52 @@ export function mixTest(options: MixTestOptions): MixTestResult {
   };
 }
 
+/** Lumping and prior options of {@link mixLogEValue} (see {@link MixTestOptions}). */
+export type MixLogEValueOptions = Pick<MixTestOptions, 'minShare' | 'reference' | 'otherKey' | 'concentration'>;
+
+/**
+ * ln E of T-MIX for already validated inputs, without per-category summaries: the cheap
+ * path for the gate's tick and for simulations. Equals `mixTest(...).logEValue` up to
+ * the order of a floating-point sum.
+ */
+export function mixLogEValue(epochs: readonly CategoryEpoch[], options: MixLogEValueOptions = {}): number {
+  const config: MixTestConfig = {
+    epochs,
+    alpha: 0.5,
+    minShare: options.minShare ?? MIX_TEST_DEFAULTS.minShare,
+    reference: options.reference,
+    otherKey: options.otherKey ?? MIX_TEST_DEFAULTS.otherKey,
+    concentration: options.concentration ?? MIX_TEST_DEFAULTS.concentration,
+  };
+  const lumped = lumpedKeys(config);
+  let logEValue = 0;
+  for (const epoch of epochs) {
+    const cells = new Map<string, { canary: number; control: number }>();
+    const count = (counts: CountsByCategory, arm: 'canary' | 'control') => {
+      for (const key in counts) {
+        const target = lumped.has(key) ? config.otherKey : key;
+        let cell = cells.get(target);
+        if (!cell) {
+          cell = { canary: 0, control: 0 };
+          cells.set(target, cell);
+        }
+        cell[arm] += counts[key] ?? 0;
+      }
+    };
+    count(epoch.canary, 'canary');
+    count(epoch.control, 'control');
+    for (const cell of cells.values()) {
+      logEValue += betaBinomialLabelLogEValue(
+        cell.canary,
+        cell.canary + cell.control,
+        epoch.rho0,
+        config.concentration,
+      );
+    }
+  }
+  return logEValue;
+}
+
 function lumpedKeys(config: MixTestConfig): Set<string> {
   const shareSource = new Map<string, number>();
   const add = (counts: CountsByCategory) => {

@@ -148,21 +148,25 @@ export function rankScoreLogEValue(
 ): number {
   const signs = side === RANK_SIDE.twoSided ? [1, -1] : side === RANK_SIDE.less ? [-1] : [1];
   const components = signs.length * grid.length;
-  const logs = new Array<number>(components).fill(0);
+  const logs = new Float64Array(components);
   const size = scores.length;
   for (const epoch of epochs) {
     const table = logFactorTable(scores, epoch.rho0, signs, grid);
+    const canaryCounts = epoch.canary;
+    const controlCounts = epoch.control;
     for (let b = 0; b < size; b += 1) {
-      const canary = epoch.canary[b] ?? 0;
-      const control = epoch.control[b] ?? 0;
+      const canary = canaryCounts[b] ?? 0;
+      const control = controlCounts[b] ?? 0;
       if (canary === 0 && control === 0) continue;
-      // Counts times precomputed ln(1 + λ·w·ε): multiply-adds instead of logarithms.
-      for (let k = 0, row = b * 2 * components; k < components; k += 1, row += 2) {
-        logs[k] = (logs[k] ?? 0) + canary * (table[row] ?? 0) + control * (table[row + 1] ?? 0);
+      // Counts times precomputed ln(1 + λ·w·ε): multiply-adds instead of logarithms
+      // (typed-array reads in range, so no undefined to guard against).
+      let row = b * 2 * components;
+      for (let k = 0; k < components; k += 1, row += 2) {
+        logs[k] = (logs[k] as number) + canary * (table[row] as number) + control * (table[row + 1] as number);
       }
     }
   }
-  return logMeanExp(logs);
+  return logMeanExp(Array.from(logs));
 }
 
 /**
@@ -171,7 +175,7 @@ export function rankScoreLogEValue(
  * a rollout), so tables are memoised per scores array (weakly: a dropped reference
  * frees its tables).
  */
-const tableCache = new WeakMap<readonly number[], Map<string, Float64Array>>();
+const tableCache = new WeakMap<readonly number[], WeakMap<readonly number[], Map<string, Float64Array>>>();
 
 function logFactorTable(
   scores: readonly number[],
@@ -179,12 +183,17 @@ function logFactorTable(
   signs: readonly number[],
   grid: readonly number[],
 ): Float64Array {
-  let byKey = tableCache.get(scores);
+  let byGrid = tableCache.get(scores);
+  if (!byGrid) {
+    byGrid = new WeakMap();
+    tableCache.set(scores, byGrid);
+  }
+  let byKey = byGrid.get(grid);
   if (!byKey) {
     byKey = new Map();
-    tableCache.set(scores, byKey);
+    byGrid.set(grid, byKey);
   }
-  const key = `${rho0}|${signs.join(',')}|${grid.join(',')}`;
+  const key = signs.length === 2 ? `±${rho0}` : signs[0] === 1 ? `+${rho0}` : `-${rho0}`;
   const cached = byKey.get(key);
   if (cached) return cached;
   const components = signs.length * grid.length;

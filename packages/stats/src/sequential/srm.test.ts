@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sampleRatioTest } from './srm.js';
+import { sampleRatioLogEValue, sampleRatioTest } from './srm.js';
 
 describe('sampleRatioTest', () => {
   const split = { stable: 90, canary: 5, control: 5 };
@@ -42,5 +42,19 @@ describe('sampleRatioTest', () => {
   it('validates its options', () => {
     expect(() => sampleRatioTest({ epochs: [{ split: { a: 0 }, counts: { a: 1 } }] })).toThrow(/epochs\[0\]\.split/);
     expect(() => sampleRatioTest({ epochs: [], alpha: 2 })).toThrow(/alpha/);
+  });
+
+  it('has a cheap path equal to the full test for one epoch', () => {
+    const counts = { stable: 1830, canary: 120, control: 95 };
+    const full = sampleRatioTest({ epochs: [{ split, counts }] });
+    const logE = sampleRatioLogEValue([1830, 120, 95], [0.9, 0.05, 0.05]);
+    expect(logE).toBeCloseTo(full.logEValue, 12);
+    expect(sampleRatioLogEValue([10, 0, 0], [0.9, 0.1, 0], 50)).toBeCloseTo(
+      sampleRatioTest({
+        epochs: [{ split: { a: 0.9, b: 0.1, c: 0 }, counts: { a: 10, b: 0, c: 0 } }],
+        concentration: 50,
+      }).logEValue,
+      12,
+    );
   });
 });

@@ -86,6 +86,19 @@ export function resolveSampleRatioTestConfig(options: SampleRatioTestOptions): S
 }
 
 /**
+ * ln E of the SRM test for one epoch, for validated inputs: observed counts and the
+ * configured shares (summing to 1) in the same order. The cheap path for the gate's
+ * tick; equals `sampleRatioTest(...).logEValue` for a single epoch.
+ */
+export function sampleRatioLogEValue(
+  counts: readonly number[],
+  shares: readonly number[],
+  concentration: number = SAMPLE_RATIO_TEST_DEFAULTS.concentration,
+): number {
+  return dirichletMultinomialLogEValue(counts, shares, concentration);
+}
+
+/**
  * Sequential SRM test (statistics.md §3.5): Dirichlet-multinomial e-value of the
  * observed cohort counts against the configured split, valid at any cadence (unlike
  * the usual χ² test, which looks inflate).
