@@ -13,6 +13,7 @@
  * since the flag file last changed (as seen by the provider's ConfigurationChanged event).
  */
 import type { Cohort } from '@agent-canary/conventions';
+import { CANARY_BEHAVIOR, drawIntent, STABLE_BEHAVIOR, SupportAgent } from '@agent-canary/example-support-agent';
 import { ReleaseTaggingSpanProcessor } from '@agent-canary/instrumentation';
 import { BehaviorSpanProcessor } from '@agent-canary/processor';
 import { createRng } from '@agent-canary/stats';
@@ -23,9 +24,6 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { SupportAgent } from '../../examples/support-agent/src/agent.js';
-import { CANARY_BEHAVIOR, STABLE_BEHAVIOR } from '../../examples/support-agent/src/scenarios.js';
-import { drawIntent } from '../../examples/support-agent/src/simulated-model.js';
 
 /** What the test passes as the first argument (JSON). */
 export interface ReplicaConfig {

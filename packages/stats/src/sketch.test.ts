@@ -142,3 +142,17 @@ describe('QuantileSketch.compact', () => {
     );
   });
 });
+
+describe('QuantileSketch.merge at the top bucket of 1.0', () => {
+  it('keeps values whose key is 0 when the receiving sketch ends below it', () => {
+    const a = new QuantileSketch();
+    const b = new QuantileSketch();
+    a.add(0.5);
+    b.add(0.6);
+    b.add(1);
+    a.merge(b);
+    expect(a.count).toBe(3);
+    expect(a.buckets().reduce((sum, bucket) => sum + bucket.count, 0)).toBe(3);
+    expect(a.quantile(1)).toBeGreaterThan(0.98);
+  });
+});

@@ -115,6 +115,7 @@ export class QuantileSketch {
       );
     }
     if (other.inner.count === 0) return this;
+    widenStoreRange(this.inner.store, other.inner.store);
     this.inner.merge(other.inner);
     return this;
   }
@@ -298,4 +299,26 @@ export class QuantileSketch {
     inner.max = snapshot.max ?? Number.NEGATIVE_INFINITY;
     return sketch;
   }
+}
+
+/** The part of `@datadog/sketches-js`'s dense store that {@link widenStoreRange} needs. */
+interface DenseStoreRange {
+  readonly count: number;
+  readonly minKey: number;
+  readonly maxKey: number;
+  _extendRange(key: number, secondKey?: number): void;
+}
+
+/**
+ * Grows `target`'s key range to cover `source`'s before a merge. The library's own merge
+ * widens with `_extendRange(minKey, maxKey)`, which reads a `maxKey` of 0 (values in
+ * (0.98, 1]: similarity scores of 1) as "absent" and then drops that bucket's counts;
+ * extending one key at a time avoids it.
+ */
+function widenStoreRange(target: unknown, source: unknown): void {
+  const into = target as DenseStoreRange;
+  const from = source as DenseStoreRange;
+  if (from.count === 0 || into.count === 0) return;
+  if (from.minKey < into.minKey) into._extendRange(from.minKey);
+  if (from.maxKey > into.maxKey) into._extendRange(from.maxKey);
 }

@@ -386,6 +386,7 @@ export function createGate(config: GateConfig, source: MetricSource): GateEvalua
       verdict === VERDICT.pass
         ? {
             ...draft,
+            promotionReady: readiness.ready,
             reason: `${reason.replace(/\.$/, '')}; ${readiness.ready ? 'ready to promote' : 'not yet ready to promote'}: ${readiness.reason}.`,
           }
         : draft;

@@ -55,6 +55,13 @@ export interface GateResult {
   /** Distinct subjects (units of randomisation) per cohort in the window. */
   readonly subjects: Readonly<Record<Cohort, number>>;
   readonly checks: readonly CheckEvidence[];
+  /**
+   * On a pass: whether the evidence is enough to promote on (statistics.md §4: the tests never
+   * "accept", so promotion needs the maximum exposure or tight upper bounds on every critical
+   * rate). The controller does not promote while this is `false`. Absent when not computed
+   * (decision-only evidence, used by simulations).
+   */
+  readonly promotionReady?: boolean;
   /** One-sentence summary of why the verdict is what it is. */
   readonly reason: string;
   /** Epoch milliseconds of the evaluation. */

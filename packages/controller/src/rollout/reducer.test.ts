@@ -157,6 +157,22 @@ describe('reduce', () => {
     expect(reduce(r.state, tick(T0 + 3 * MIN), cfg).state.phase).toBe('promoted');
   });
 
+  it('holds at the last step while the gate says the pass is not yet enough to promote on', () => {
+    const cfg = config({
+      steps: [{ percent: 50, minDurationMillis: 0, minCanaryRequests: 0 }, { percent: 100 }],
+      warmup: { minDurationMillis: 0, minStableRequests: 0, minCanaryRequests: 0 },
+    });
+    const held = run(cfg, started(cfg), [
+      tick(T0 + MIN, { verdict: 'pass', promotionReady: false, reason: 'not yet ready to promote: 182 of 3000' }),
+      tick(T0 + 2 * MIN, { verdict: 'pass', promotionReady: false }),
+    ]);
+    expect(held.state.phase).toBe('canary');
+    expect(held.transitions).toEqual([]);
+    expect(held.state.reason).toMatch(/^holding at 50%/);
+    const promoted = reduce(held.state, tick(T0 + 3 * MIN, { verdict: 'pass', promotionReady: true }), cfg);
+    expect(promoted.state.phase).toBe('promoted');
+  });
+
   it('runs the article cadence to promotion', () => {
     const cfg = config();
     const r = run(cfg, started(cfg), [

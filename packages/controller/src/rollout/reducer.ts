@@ -185,6 +185,11 @@ function tick(state: RolloutState, gate: GateResult, now: number, config: Rollou
   const nextIndex = state.stepIndex + 1;
   const nextStep = config.steps[nextIndex];
   if (nextStep === undefined || nextStep.percent >= 100) {
+    // A pass says no regression was found, not that the canary is safe: promote only once the
+    // gate says the evidence suffices (maximum exposure or tight bounds); until then, hold.
+    if (gate.promotionReady === false) {
+      return { state: { ...held, reason: `holding at ${step?.percent}%: ${gate.reason}` }, effects };
+    }
     if (config.requireApproval) {
       const waiting: RolloutState = {
         ...held,

@@ -1,0 +1,24 @@
+export type { SupportAgentOptions, SupportReply } from './agent.js';
+export { ModelTimeoutError, RefundNotEligibleError, SupportAgent, ToolTimeoutError } from './agent.js';
+export type { DemoDecision, DemoOptions, DemoOutcome, DemoProgress, DemoResult } from './run-demo.js';
+export { DEMO_DEFAULTS, DEMO_FLAG_KEY, DEMO_OUTCOME, runDemo, VIRTUAL_EPOCH_MILLIS } from './run-demo.js';
+export type { Scenario } from './scenarios.js';
+export {
+  CANARY_BEHAVIOR,
+  EXPECTED_OUTCOME,
+  isScenario,
+  RELEASE,
+  SCENARIO,
+  SCENARIOS,
+  STABLE_BEHAVIOR,
+} from './scenarios.js';
+export type {
+  Intent,
+  OrderFacts,
+  ReleaseBehavior,
+  SupportRequest,
+  Tone,
+  ToolName,
+  ToolOutcome,
+} from './simulated-model.js';
+export { drawIntent, INTENT, INTENT_MIX, TONE, TOOL } from './simulated-model.js';
