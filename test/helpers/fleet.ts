@@ -168,14 +168,14 @@ export function replicaConfig(
  * methods; thresholds that only warn on small samples (p99 ratio, the warn margin) are
  * loosened, because a warn holds a step and the test is about the fleet plumbing.
  *
- * The sample-ratio check is off: flagd's file mode picks a change up after up to ~5 s, and
- * the check counts the subjects served before that (all stable while the flag says 20%)
- * as a routing mismatch, which freezes the verdicts for good. Reported to the gate's
- * owner: the check should start counting once the replicas serve the new split.
+ * flagd's file mode picks a change up after up to ~5 s: the sample-ratio check counts
+ * requests only from 8 s after the first split (`settleMillis`), when every replica serves it.
  */
 const GATE_OPTIONS = {
   minSamples: 40,
-  sampleRatio: { enabled: false },
+  // Promotion needs this much canary exposure (or tight bounds); seconds-long steps here.
+  maxExposureRequests: 150,
+  sampleRatio: { settleMillis: 8000, unit: 'request' },
   warnMarginFraction: 0.02,
   warmup: { minMillis: 4000, minStableRequests: 80, minCanaryRequests: 20 },
   checks: { latencyP99: { maxMillis: 10_000, maxQuantileRatio: 2 } },

@@ -11,6 +11,8 @@ import { withRelease } from '@agent-canary/instrumentation';
 import type { SpanCounts } from '@agent-canary/processor';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 
+export { CANARY_RELEASE, isKnownCity, questionFor, STABLE_RELEASE, WEATHER_PROMPTS } from './weather.js';
+
 /** The OpenFeature flag the agent reads its release from. */
 export const FLAG_KEY = 'weather-agent.release';
 
@@ -103,6 +105,9 @@ export async function runRollout(options: RolloutExampleOptions): Promise<Exampl
     warmup: { minDurationMillis: 20_000, minStableRequests: 50, minCanaryRequests: 10 },
     gate: {
       minSamples: 20,
+      // Promotion needs this much canary exposure (or tight bounds on every critical rate):
+      // sized for a one-minute step; the default is 3000 canary requests.
+      maxExposureRequests: 150,
       warmup: { minMillis: 20_000, minStableRequests: 50, minCanaryRequests: 10 },
       checks: {
         // One question in eight names an unknown city: even the good prompt fails 12.5% of its tool calls.

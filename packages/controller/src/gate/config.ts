@@ -143,6 +143,14 @@ export interface SampleRatioOptions {
   readonly alpha?: number;
   /** @default 'subject' */
   readonly unit?: ConfigurableUnit;
+  /**
+   * Time after the first split during which the test does not count: flag systems that
+   * poll (flagd file mode, about 5 s; Unleash clients, their refresh interval) keep serving
+   * the old split for a while, which would read as a mismatch. Pair it with `unit: 'request'`:
+   * users first seen while routing settled come back later as new subjects of their real
+   * cohort, which the subject count would read as a mismatch too. @default 0
+   */
+  readonly settleMillis?: number;
 }
 
 /** Options of the quality gate. */
@@ -245,7 +253,7 @@ export const GATE_DEFAULTS = Object.freeze({
   warnMarginFraction: 0.1,
   maxExposureRequests: 3000,
   warmup: Object.freeze({ minMillis: 60_000, minStableRequests: 500, minCanaryRequests: 50, minReferenceSamples: 20 }),
-  sampleRatio: Object.freeze({ enabled: true, alpha: 0.001, unit: ANALYSIS_UNIT.subject }),
+  sampleRatio: Object.freeze({ enabled: true, alpha: 0.001, unit: ANALYSIS_UNIT.subject, settleMillis: 0 }),
   weighted: Object.freeze({ passScore: 0.8, warnScore: 0.5 }),
   maxRelativeRisk: 1.5,
   checks: Object.freeze({
@@ -388,6 +396,12 @@ export function resolveGateConfig(options: GateOptions = {}): GateConfig {
       exclusiveMin: true,
     }),
     unit: oneOf('sampleRatio.unit', s['unit'], UNITS, GATE_DEFAULTS.sampleRatio.unit),
+    settleMillis: numberAt(
+      'sampleRatio.settleMillis',
+      s['settleMillis'],
+      GATE_DEFAULTS.sampleRatio.settleMillis,
+      COUNT,
+    ),
   };
   const wt = objectAt('weighted', raw['weighted']);
   const passScore = numberAt('weighted.passScore', wt['passScore'], GATE_DEFAULTS.weighted.passScore, FRACTION);

@@ -201,6 +201,28 @@ describe('createGate (sequential mode)', () => {
     );
   });
 
+  it('does not count the units served while routing settles (sampleRatio.settleMillis)', async () => {
+    // Control users keep getting stable for the first minute, as replicas polling a flag file do.
+    const outcome = async (settleMillis: number) => {
+      const sim = simulation({});
+      const source = new InMemoryMetricSource();
+      const gate = createGate(config({ sampleRatio: { settleMillis, unit: 'request' } }), source);
+      let state: JsonValue | undefined;
+      let mismatch = false;
+      for (let t = 0; t < 900 && !mismatch; t += 5) {
+        sim.leakControlToStable = t < 60 ? 1 : 0;
+        sim.advance(5);
+        source.set(sim.windows());
+        const evaluation = await gate.evaluate(contextOf(sim, state));
+        state = JSON.parse(JSON.stringify(evaluation.state)) as JsonValue;
+        mismatch = evaluation.result.sampleRatioMismatch;
+      }
+      return mismatch;
+    };
+    expect(await outcome(0)).toBe(true);
+    expect(await outcome(70_000)).toBe(false);
+  });
+
   it('freezes verdicts on a sample-ratio mismatch', async () => {
     const sim = simulation({});
     sim.leakControlToStable = 0.3;

@@ -101,6 +101,17 @@ function advance(
     // Once the split changed, the SRM test stops for good (null after the first epoch).
     state = { ...state, sampleRatioSplit: null };
   }
+  const firstEpoch = state.epochs[0];
+  if (
+    state.sampleRatioSplit !== null &&
+    (state.sampleRatioBaseline ?? null) === null &&
+    firstEpoch !== undefined &&
+    context.nowMillis >= firstEpoch.startMillis + config.sampleRatio.settleMillis
+  ) {
+    // Units seen while the flag system was still serving the old split are not counted.
+    const baseline = config.sampleRatio.settleMillis === 0 ? [0, 0, 0] : [...tally.n];
+    state = { ...state, sampleRatioBaseline: baseline };
+  }
   return { state, tally };
 }
 
@@ -113,7 +124,8 @@ function sampleRatio(config: GateConfig, state: GateState, tally: Tally): CheckE
   const split = state.sampleRatioSplit;
   const unit = config.sampleRatio.unit === ANALYSIS_UNIT.subject ? ANALYSIS_UNIT.subject : ANALYSIS_UNIT.request;
   const cohorts = [COHORT.stable, COHORT.canary, COHORT.control] as const;
-  const observed = cohorts.map((_, index) => tally.n[index] ?? 0);
+  const baseline = state.sampleRatioBaseline ?? null;
+  const observed = cohorts.map((_, index) => (tally.n[index] ?? 0) - (baseline?.[index] ?? 0));
   const measurements = cohorts.map((cohort, index) => ({ cohort, samples: observed[index] ?? 0 }));
   const base = { check: GATE_CHECK.sampleRatio, method: CHECK_METHOD.sampleRatio, unit, measurements };
   if (state.sampleRatioMismatch) {
@@ -127,6 +139,13 @@ function sampleRatio(config: GateConfig, state: GateState, tally: Tally): CheckE
         state.epochs.length === 0
           ? 'sample_ratio: canary or control has no traffic share yet.'
           : 'sample_ratio: checked on the first split only; the split has changed since.',
+    };
+  }
+  if (baseline === null) {
+    return {
+      ...base,
+      verdict: VERDICT.pass,
+      reason: `sample_ratio: waiting ${config.sampleRatio.settleMillis} ms for routing to settle before counting.`,
     };
   }
   const shares = [

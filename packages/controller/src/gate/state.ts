@@ -47,6 +47,8 @@ export interface GateState {
   readonly epochs: EpochMark[];
   /** Split of the first epoch, the only one on which the sample-ratio test runs; null once it changed. */
   readonly sampleRatioSplit: { readonly canaryBasisPoints: number; readonly controlBasisPoints: number } | null;
+  /** Unit counts per cohort when routing had settled (`sampleRatio.settleMillis`); the test counts from there. */
+  readonly sampleRatioBaseline?: readonly number[] | null;
   /** Checks whose sequential test crossed its boundary (rejections are final), with their reasons. */
   readonly rejected: Record<string, string>;
   /** Reason of a sample-ratio mismatch once detected (final: verdicts stay frozen). */
