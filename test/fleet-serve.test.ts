@@ -9,8 +9,8 @@
 import { inProcessSource, RolloutStore } from '@agent-canary/controller';
 import { BehaviorSpanProcessor } from '@agent-canary/processor';
 import type { FlagdRoutingAdapter } from '@agent-canary/routing-flagd';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentCanaryServer, startServer } from '@agent-canary/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createFlagFile,
   FLEET_BAD,

@@ -18,9 +18,6 @@ import {
 import { ConfigError } from '@agent-canary/conventions';
 import { resolveRelease } from '@agent-canary/instrumentation';
 import { EmbeddedProvider, EmbeddedRoutingAdapter } from '@agent-canary/routing';
-import { LangfuseClient } from '@langfuse/client';
-import { OpenFeature } from '@openfeature/server-sdk';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 // Relative: the root package.json does not list the provider packages (yet).
 import {
   createLangfuseLabelAdapter,
@@ -29,6 +26,9 @@ import {
   RecentTraces,
   VERDICT_SCORE_NAME,
 } from '@agent-canary/routing-langfuse';
+import { LangfuseClient } from '@langfuse/client';
+import { OpenFeature } from '@openfeature/server-sdk';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   type LangfuseContractServer,
   startLangfuseContractServer,

@@ -15,10 +15,10 @@ import {
 } from '@agent-canary/controller';
 import { ConfigError } from '@agent-canary/conventions';
 import { resolveRelease } from '@agent-canary/instrumentation';
-import { OpenFeature, ProviderEvents } from '@openfeature/server-sdk';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Relative: the root package.json does not list the provider packages (yet).
 import { createUnleashAdapter, UnleashProvider } from '@agent-canary/routing-unleash';
+import { OpenFeature, ProviderEvents } from '@openfeature/server-sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startUnleash, type UnleashHandle, unleashSkipReason } from './helpers/unleash.js';
 
 const skip = unleashSkipReason();

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { RolloutStore } from '@agent-canary/controller';
 import { BehaviorSpanProcessor, type ProcessorSnapshot, selectSeries } from '@agent-canary/processor';
-import { afterAll, describe, expect, it } from 'vitest';
 import { startServer } from '@agent-canary/server';
+import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor } from './helpers/fleet.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'otlp', 'python-genai.json');

@@ -8,6 +8,13 @@
  * LangChain has no OpenTelemetry of its own: OpenInference's LangChain instrumentation hooks
  * its callback manager (see telemetry.ts) and emits CHAIN / LLM / TOOL spans.
  */
+import {
+  CANARY_RELEASE,
+  isKnownCity,
+  WEATHER_PROMPTS as PROMPTS,
+  questionFor,
+  STABLE_RELEASE,
+} from '@agent-canary/example-rollout';
 import { type BaseChatModelParams, SimpleChatModel } from '@langchain/core/language_models/chat_models';
 import { AIMessage, type BaseMessage, HumanMessage } from '@langchain/core/messages';
 import type { ChatResult } from '@langchain/core/outputs';
@@ -17,29 +24,12 @@ import { createDeepAgent } from 'deepagents';
 import { toolErrorMiddleware } from 'langchain';
 import { z } from 'zod';
 
-/** The stable release: the prompt that works. */
-export const STABLE_RELEASE = 'weather@v1';
-/** The regressed release: a prompt change that makes the model pick the wrong tool. */
-export const CANARY_RELEASE = 'weather@v2';
-
-/** System prompt of each release (a release = prompt + model configuration). */
-export const PROMPTS: Readonly<Record<string, string>> = Object.freeze({
-  [STABLE_RELEASE]: 'You are a weather bot. For any weather question, call get_weather with the city.',
-  [CANARY_RELEASE]: 'You are a weather bot. Always research first: call web_search with the user question.',
-});
-
 /** The two ways of writing the agent this example covers. */
 export const AGENT_FLAVOR = { langgraph: 'langgraph', deepagents: 'deepagents' } as const;
 export type AgentFlavor = (typeof AGENT_FLAVOR)[keyof typeof AGENT_FLAVOR];
 
-const KNOWN_CITIES = new Set(['Paris', 'Oslo', 'Lima', 'Tokyo', 'Cairo', 'Quito', 'Perth']);
-
-/** The question a user asks; one city in eight is unknown, so even the stable release has tool errors. */
-export function questionFor(userIndex: number): { readonly city: string; readonly text: string } {
-  const cities = ['Paris', 'Oslo', 'Lima', 'Atlantis', 'Tokyo', 'Cairo', 'Quito', 'Perth'];
-  const city = cities[userIndex % cities.length] ?? 'Paris';
-  return { city, text: `Weather in ${city}?` };
-}
+// The releases, prompts and questions are the scenario every framework example shares.
+export { CANARY_RELEASE, PROMPTS, questionFor, STABLE_RELEASE };
 
 function textOf(message: BaseMessage): string {
   return typeof message.content === 'string'
@@ -122,7 +112,7 @@ function answer(question: string): AIMessage {
 export const weatherTools = [
   tool(
     async ({ city }: { city: string }) => {
-      if (!KNOWN_CITIES.has(city)) throw new Error(`unknown city: ${city}`);
+      if (!isKnownCity(city)) throw new Error(`unknown city: ${city}`);
       return JSON.stringify({ city, forecast: 'sunny', celsius: 21 });
     },
     { name: 'get_weather', description: 'Current weather of a city', schema: z.object({ city: z.string() }) },

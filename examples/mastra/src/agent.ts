@@ -9,6 +9,13 @@
  * live OpenTelemetry span on the global tracer provider, started under the active context,
  * so the release tagger sees the assignment (see telemetry.ts).
  */
+import {
+  CANARY_RELEASE,
+  isKnownCity,
+  WEATHER_PROMPTS as PROMPTS,
+  questionFor,
+  STABLE_RELEASE,
+} from '@agent-canary/example-rollout';
 import { Mastra } from '@mastra/core';
 import { Agent } from '@mastra/core/agent';
 import { createTool } from '@mastra/core/tools';
@@ -18,25 +25,8 @@ import { simulateReadableStream } from 'ai';
 import { MockLanguageModelV3 } from 'ai/test';
 import { z } from 'zod';
 
-/** The stable release: the prompt that works. */
-export const STABLE_RELEASE = 'weather@v1';
-/** The regressed release: a prompt change that makes the model pick the wrong tool. */
-export const CANARY_RELEASE = 'weather@v2';
-
-/** System prompt of each release (a release = prompt + model configuration). */
-export const PROMPTS: Readonly<Record<string, string>> = Object.freeze({
-  [STABLE_RELEASE]: 'You are a weather bot. For any weather question, call get_weather with the city.',
-  [CANARY_RELEASE]: 'You are a weather bot. Always research first: call web_search with the user question.',
-});
-
-const KNOWN_CITIES = new Set(['Paris', 'Oslo', 'Lima', 'Tokyo', 'Cairo', 'Quito', 'Perth']);
-
-/** The question a user asks; one city in eight is unknown, so even the stable release has tool errors. */
-export function questionFor(userIndex: number): { readonly city: string; readonly text: string } {
-  const cities = ['Paris', 'Oslo', 'Lima', 'Atlantis', 'Tokyo', 'Cairo', 'Quito', 'Perth'];
-  const city = cities[userIndex % cities.length] ?? 'Paris';
-  return { city, text: `Weather in ${city}?` };
-}
+// The releases, prompts and questions are the scenario every framework example shares.
+export { CANARY_RELEASE, PROMPTS, questionFor, STABLE_RELEASE };
 
 type CallOptions = Parameters<MockLanguageModelV3['doStream']>[0];
 type StreamPart =
@@ -137,7 +127,7 @@ export const weatherTools = {
     description: 'Current weather of a city',
     inputSchema: z.object({ city: z.string() }),
     execute: async ({ city }) => {
-      if (!KNOWN_CITIES.has(city)) throw new Error(`unknown city: ${city}`);
+      if (!isKnownCity(city)) throw new Error(`unknown city: ${city}`);
       return { city, forecast: 'sunny', celsius: 21 };
     },
   }),

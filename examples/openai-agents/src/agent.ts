@@ -10,6 +10,13 @@
  * an LLM span with usage.
  */
 import {
+  CANARY_RELEASE,
+  isKnownCity,
+  WEATHER_PROMPTS as PROMPTS,
+  questionFor,
+  STABLE_RELEASE,
+} from '@agent-canary/example-rollout';
+import {
   Agent,
   type AgentInputItem,
   type Model,
@@ -22,25 +29,8 @@ import {
 } from '@openai/agents';
 import { z } from 'zod';
 
-/** The stable release: the prompt that works. */
-export const STABLE_RELEASE = 'weather@v1';
-/** The regressed release: a prompt change that makes the model pick the wrong tool. */
-export const CANARY_RELEASE = 'weather@v2';
-
-/** System prompt of each release (a release = prompt + model configuration). */
-export const PROMPTS: Readonly<Record<string, string>> = Object.freeze({
-  [STABLE_RELEASE]: 'You are a weather bot. For any weather question, call get_weather with the city.',
-  [CANARY_RELEASE]: 'You are a weather bot. Always research first: call web_search with the user question.',
-});
-
-const KNOWN_CITIES = new Set(['Paris', 'Oslo', 'Lima', 'Tokyo', 'Cairo', 'Quito', 'Perth']);
-
-/** The question a user asks; one city in eight is unknown, so even the stable release has tool errors. */
-export function questionFor(userIndex: number): { readonly city: string; readonly text: string } {
-  const cities = ['Paris', 'Oslo', 'Lima', 'Atlantis', 'Tokyo', 'Cairo', 'Quito', 'Perth'];
-  const city = cities[userIndex % cities.length] ?? 'Paris';
-  return { city, text: `Weather in ${city}?` };
-}
+// The releases, prompts and questions are the scenario every framework example shares.
+export { CANARY_RELEASE, PROMPTS, questionFor, STABLE_RELEASE };
 
 function firstUserText(input: string | AgentInputItem[]): string {
   if (typeof input === 'string') return input;
@@ -123,7 +113,7 @@ export const weatherTools = [
     description: 'Current weather of a city',
     parameters: z.object({ city: z.string() }),
     execute: async ({ city }) => {
-      if (!KNOWN_CITIES.has(city)) throw new Error(`unknown city: ${city}`);
+      if (!isKnownCity(city)) throw new Error(`unknown city: ${city}`);
       return { city, forecast: 'sunny', celsius: 21 };
     },
   }),

@@ -7,28 +7,18 @@
  * Strands emits OpenTelemetry GenAI spans natively (`invoke_agent`, `execute_agent_loop_cycle`,
  * `chat`, `execute_tool`) on the global tracer provider: nothing to instrument.
  */
+import {
+  CANARY_RELEASE,
+  isKnownCity,
+  WEATHER_PROMPTS as PROMPTS,
+  questionFor,
+  STABLE_RELEASE,
+} from '@agent-canary/example-rollout';
 import { Agent, type Message, Model, type ModelStreamEvent, type StreamOptions, tool } from '@strands-agents/sdk';
 import { z } from 'zod';
 
-/** The stable release: the prompt that works. */
-export const STABLE_RELEASE = 'weather@v1';
-/** The regressed release: a prompt change that makes the model pick the wrong tool. */
-export const CANARY_RELEASE = 'weather@v2';
-
-/** System prompt of each release (a release = prompt + model configuration). */
-export const PROMPTS: Readonly<Record<string, string>> = Object.freeze({
-  [STABLE_RELEASE]: 'You are a weather bot. For any weather question, call get_weather with the city.',
-  [CANARY_RELEASE]: 'You are a weather bot. Always research first: call web_search with the user question.',
-});
-
-const KNOWN_CITIES = new Set(['Paris', 'Oslo', 'Lima', 'Tokyo', 'Cairo', 'Quito', 'Perth']);
-
-/** The question a user asks; one city in eight is unknown, so even the stable release has tool errors. */
-export function questionFor(userIndex: number): { readonly city: string; readonly text: string } {
-  const cities = ['Paris', 'Oslo', 'Lima', 'Atlantis', 'Tokyo', 'Cairo', 'Quito', 'Perth'];
-  const city = cities[userIndex % cities.length] ?? 'Paris';
-  return { city, text: `Weather in ${city}?` };
-}
+// The releases, prompts and questions are the scenario every framework example shares.
+export { CANARY_RELEASE, PROMPTS, questionFor, STABLE_RELEASE };
 
 interface MockModelConfig {
   modelId?: string;
@@ -103,7 +93,7 @@ export const weatherTools = [
     description: 'Current weather of a city',
     inputSchema: z.object({ city: z.string() }),
     callback: ({ city }) => {
-      if (!KNOWN_CITIES.has(city)) throw new Error(`unknown city: ${city}`);
+      if (!isKnownCity(city)) throw new Error(`unknown city: ${city}`);
       return { city, forecast: 'sunny', celsius: 21 };
     },
   }),

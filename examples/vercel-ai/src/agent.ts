@@ -8,33 +8,28 @@
  * `ai.generateText.doGenerate` (model calls) and `ai.toolCall` (tool calls) spans, on the
  * global tracer provider.
  */
+import {
+  CANARY_RELEASE,
+  isKnownCity,
+  questionFor,
+  STABLE_RELEASE,
+  WEATHER_PROMPTS,
+} from '@agent-canary/example-rollout';
 import { stepCountIs, ToolLoopAgent, tool } from 'ai';
 import { MockLanguageModelV3 } from 'ai/test';
 import { z } from 'zod';
 
-/** The stable release: the prompt that works. */
-export const STABLE_RELEASE = 'weather@v1';
-/** The regressed release: a prompt change that makes the model pick the wrong tool. */
-export const CANARY_RELEASE = 'weather@v2';
-
 /** A harmless rewording of the stable prompt: a canary that deserves promotion. */
 export const REWORDED_RELEASE = 'weather@v1.1';
 
-/** System prompt of each release (a release = prompt + model configuration). */
+/** System prompt of each release (a release = prompt + model configuration): the shared two, and the rewording. */
 export const PROMPTS: Readonly<Record<string, string>> = Object.freeze({
-  [STABLE_RELEASE]: 'You are a weather bot. For any weather question, call get_weather with the city.',
+  ...WEATHER_PROMPTS,
   [REWORDED_RELEASE]: 'You are a friendly weather bot. When asked about the weather, call get_weather with the city.',
-  [CANARY_RELEASE]: 'You are a weather bot. Always research first: call web_search with the user question.',
 });
 
-const KNOWN_CITIES = new Set(['Paris', 'Oslo', 'Lima', 'Tokyo', 'Cairo', 'Quito', 'Perth']);
-
-/** The question a user asks; one city in eight is unknown, so even the stable release has tool errors. */
-export function questionFor(userIndex: number): { readonly city: string; readonly text: string } {
-  const cities = ['Paris', 'Oslo', 'Lima', 'Atlantis', 'Tokyo', 'Cairo', 'Quito', 'Perth'];
-  const city = cities[userIndex % cities.length] ?? 'Paris';
-  return { city, text: `Weather in ${city}?` };
-}
+// The releases and questions are the scenario every framework example shares.
+export { CANARY_RELEASE, questionFor, STABLE_RELEASE };
 
 type CallOptions = Parameters<MockLanguageModelV3['doGenerate']>[0];
 type GenerateResult = Awaited<ReturnType<MockLanguageModelV3['doGenerate']>>;
@@ -105,7 +100,7 @@ export const weatherTools = {
     description: 'Current weather of a city',
     inputSchema: z.object({ city: z.string() }),
     execute: async ({ city }) => {
-      if (!KNOWN_CITIES.has(city)) throw new Error(`unknown city: ${city}`);
+      if (!isKnownCity(city)) throw new Error(`unknown city: ${city}`);
       return { city, forecast: 'sunny', celsius: 21 };
     },
   }),

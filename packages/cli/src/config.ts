@@ -29,6 +29,7 @@ export const ROUTING_PROVIDER = {
   unleash: 'unleash',
   langfuse: 'langfuse',
 } as const;
+/** One of {@link ROUTING_PROVIDER}. */
 export type RoutingProvider = (typeof ROUTING_PROVIDER)[keyof typeof ROUTING_PROVIDER];
 
 /** Where the controller writes the split. */

@@ -14,4 +14,5 @@ export const EXIT_CODE = {
   usage: 2,
   runtime: 3,
 } as const;
+/** One of {@link EXIT_CODE}. */
 export type ExitCode = (typeof EXIT_CODE)[keyof typeof EXIT_CODE];

@@ -4,7 +4,12 @@
  * store to it, and tests use an in-memory implementation.
  */
 
-import type { GateResult, RolloutStep } from '@agent-canary/controller';
+import {
+  MANUAL_ACTION as CONTROLLER_MANUAL_ACTION,
+  type ManualAction as ControllerManualAction,
+  type GateResult,
+  type RolloutStep,
+} from '@agent-canary/controller';
 import type { Cohort } from '@agent-canary/conventions';
 import type { RolloutDefinition } from './config.js';
 
@@ -14,18 +19,13 @@ export const ROLLOUT_OUTCOME = {
   rolledBack: 'rolled_back',
   aborted: 'aborted',
 } as const;
+/** One of {@link ROLLOUT_OUTCOME}. */
 export type RolloutOutcome = (typeof ROLLOUT_OUTCOME)[keyof typeof ROLLOUT_OUTCOME];
 
-/** Manual actions a person can take on a rollout. */
-export const MANUAL_ACTION = {
-  pause: 'pause',
-  resume: 'resume',
-  promote: 'promote',
-  rollback: 'rollback',
-  abort: 'abort',
-  approve: 'approve',
-} as const;
-export type ManualAction = (typeof MANUAL_ACTION)[keyof typeof MANUAL_ACTION];
+/** Manual actions a person can take on a rollout: the controller's own set. */
+export const MANUAL_ACTION = CONTROLLER_MANUAL_ACTION;
+/** One of {@link MANUAL_ACTION}. */
+export type ManualAction = ControllerManualAction;
 
 /** Who did something and why (kept in the audit log). */
 export interface Attribution {

@@ -11,6 +11,7 @@ export const CONTROLLER_ERROR_CODE = {
   /** The store was written by a newer schema than this code knows. */
   schemaTooNew: 'AGENT_CANARY_SCHEMA_TOO_NEW',
 } as const;
+/** One of {@link CONTROLLER_ERROR_CODE}. */
 export type ControllerErrorCode = (typeof CONTROLLER_ERROR_CODE)[keyof typeof CONTROLLER_ERROR_CODE];
 
 /**

@@ -3,6 +3,7 @@ export const CONFIG_ERROR_CODE = {
   invalidValue: 'AGENT_CANARY_INVALID_CONFIG',
   missingValue: 'AGENT_CANARY_MISSING_CONFIG',
 } as const;
+/** One of {@link CONFIG_ERROR_CODE}. */
 export type ConfigErrorCode = (typeof CONFIG_ERROR_CODE)[keyof typeof CONFIG_ERROR_CODE];
 
 /**

@@ -5,7 +5,9 @@ export const COHORT = {
   canary: 'canary',
   control: 'control',
 } as const;
+/** One of {@link COHORT}. */
 export type Cohort = (typeof COHORT)[keyof typeof COHORT];
+/** Every cohort, in a fixed order (stable, canary, control), for iterating over them. */
 export const COHORTS: readonly Cohort[] = Object.freeze([COHORT.stable, COHORT.canary, COHORT.control]);
 
 /** Returns true when `value` names a cohort. */
@@ -34,6 +36,7 @@ export const VERDICT = {
   fail: 'fail',
   inconclusive: 'inconclusive',
 } as const;
+/** One of {@link VERDICT}. */
 export type Verdict = (typeof VERDICT)[keyof typeof VERDICT];
 
 /** Kinds of user feedback on a finished turn. */
@@ -43,6 +46,7 @@ export const FEEDBACK_KIND = {
   regenerate: 'regenerate',
   humanTakeover: 'human_takeover',
 } as const;
+/** One of {@link FEEDBACK_KIND}. */
 export type FeedbackKind = (typeof FEEDBACK_KIND)[keyof typeof FEEDBACK_KIND];
 
 /** Normalised finish reasons (each convention spells them differently). */
@@ -54,6 +58,7 @@ export const FINISH_REASON = {
   error: 'error',
   other: 'other',
 } as const;
+/** One of {@link FINISH_REASON}. */
 export type FinishReason = (typeof FINISH_REASON)[keyof typeof FINISH_REASON];
 
 /** What a normalised span is. */
@@ -63,6 +68,7 @@ export const AGENT_SPAN_KIND = {
   toolCall: 'tool_call',
   feedback: 'feedback',
 } as const;
+/** One of {@link AGENT_SPAN_KIND}. */
 export type AgentSpanKind = (typeof AGENT_SPAN_KIND)[keyof typeof AGENT_SPAN_KIND];
 
 /** Telemetry conventions the normaliser understands. */
@@ -73,6 +79,7 @@ export const SPAN_CONVENTION = {
   openLlmetry: 'openllmetry',
   langfuse: 'langfuse',
 } as const;
+/** One of {@link SPAN_CONVENTION}. */
 export type SpanConvention = (typeof SPAN_CONVENTION)[keyof typeof SPAN_CONVENTION];
 
 /**

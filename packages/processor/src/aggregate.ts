@@ -17,6 +17,7 @@ export const ADVERSE_SIGNAL = {
   regenerate: 'regenerate',
   humanTakeover: 'human_takeover',
 } as const;
+/** One of {@link ADVERSE_SIGNAL}. */
 export type AdverseSignal = (typeof ADVERSE_SIGNAL)[keyof typeof ADVERSE_SIGNAL];
 /** Every {@link AdverseSignal}, in a fixed order. */
 export const ADVERSE_SIGNALS: readonly AdverseSignal[] = Object.freeze(Object.values(ADVERSE_SIGNAL));

@@ -40,6 +40,7 @@ export const METRIC = {
   toxicity: 'agent_canary.toxicity',
   spansUnrecognised: 'agent_canary.processor.spans.unrecognised',
 } as const;
+/** One of {@link METRIC}. */
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];
 
 /** Attribute keys of the metrics that no shared constant covers. */

@@ -79,6 +79,7 @@ export const DRIFT_SIGNAL = {
   topicJs: 'topic_js_distance',
   refusalRate: 'refusal_rate',
 } as const;
+/** One of {@link DRIFT_SIGNAL}. */
 export type DriftSignalName = (typeof DRIFT_SIGNAL)[keyof typeof DRIFT_SIGNAL];
 
 /** Options of {@link compareProfiles}: thresholds on each effect size. */

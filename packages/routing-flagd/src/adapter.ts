@@ -3,6 +3,7 @@ import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import {
   type ApplyResult,
+  assertValidSplit,
   ROUTING_ERROR_CODE,
   type RoutingAdapter,
   RoutingError,
@@ -10,15 +11,8 @@ import {
   sameSplit,
   withRetry,
 } from '@agent-canary/controller';
-import { ConfigError } from '@agent-canary/conventions';
 import { type FlagdAdapterConfig, type FlagdAdapterOptions, resolveFlagdAdapterConfig } from './config.js';
-import {
-  FLAGD_PROVIDER,
-  FLAGD_TOTAL_WEIGHT,
-  FLAGD_VERSION_METADATA,
-  flagdFlagFor,
-  splitFromFlagdFlag,
-} from './flag-definition.js';
+import { FLAGD_PROVIDER, FLAGD_VERSION_METADATA, flagdFlagFor, splitFromFlagdFlag } from './flag-definition.js';
 
 /** `$schema` of a flag file this adapter creates. */
 export const FLAGD_SCHEMA_URL = 'https://flagd.dev/schema/v0/flags.json';
@@ -52,7 +46,7 @@ export class FlagdRoutingAdapter implements RoutingAdapter {
   /** Writes the split (no write when the file already routes it) and confirms it by reading back. */
   apply(split: RoutingSplit): Promise<ApplyResult> {
     try {
-      validateSplit(split);
+      assertValidSplit(split);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -181,30 +175,6 @@ function nextVersion(flag: unknown): number {
       ? (metadata as Record<string, unknown>)[FLAGD_VERSION_METADATA]
       : 0;
   return (typeof previous === 'number' && Number.isFinite(previous) ? previous : 0) + 1;
-}
-
-function validateSplit(split: RoutingSplit): void {
-  const shares: Array<[string, number]> = [
-    ['split.canaryBasisPoints', split.canaryBasisPoints],
-    ['split.controlBasisPoints', split.controlBasisPoints],
-  ];
-  for (const [path, value] of shares) {
-    if (!Number.isInteger(value) || value < 0 || value > FLAGD_TOTAL_WEIGHT) {
-      throw new ConfigError({ path, expected: `an integer in 0..${FLAGD_TOTAL_WEIGHT}`, received: value });
-    }
-  }
-  if (split.canaryBasisPoints + split.controlBasisPoints > FLAGD_TOTAL_WEIGHT) {
-    throw new ConfigError({
-      path: 'split.controlBasisPoints',
-      expected: `canary + control <= ${FLAGD_TOTAL_WEIGHT}`,
-      received: split.controlBasisPoints,
-    });
-  }
-  for (const key of ['flagKey', 'canaryRelease', 'stableRelease'] as const) {
-    if (typeof split[key] !== 'string' || split[key] === '') {
-      throw new ConfigError({ path: `split.${key}`, expected: 'a non-empty string', received: split[key] });
-    }
-  }
 }
 
 function permanentWriteError(error: unknown, path: string, flagKey: string | undefined): RoutingError | undefined {

@@ -9,18 +9,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type GateContext,
-  type GateEvaluation,
-  type GateEvaluator,
-  type GateResult,
-  RolloutController,
-  RolloutStore,
-} from '@agent-canary/controller';
+import { RolloutController, RolloutStore } from '@agent-canary/controller';
 import { COHORT, isCohort } from '@agent-canary/conventions';
 import { EmbeddedProvider, EmbeddedRoutingAdapter } from '@agent-canary/routing';
 import { LangfuseClient } from '@langfuse/client';
 import { OpenFeature } from '@openfeature/server-sdk';
+import { quantile, SequentialFailureGate, wallNow } from '../../../test/helpers/rollback-bench.js';
 import { createLangfuseLabelAdapter } from '../src/adapter.js';
 import { getReleasePrompt } from '../src/prompt.js';
 import { startLangfuseContractServer } from '../src/testing-fixtures/langfuse-server.js';
@@ -28,31 +22,6 @@ import { startLangfuseContractServer } from '../src/testing-fixtures/langfuse-se
 const FLAG = 'bench.release';
 const PROMPT = 'bench-agent';
 const ROUNDS = 5;
-const wallNow = () => performance.timeOrigin + performance.now();
-
-class FailingGate implements GateEvaluator {
-  decidedAtMillis = 0;
-  async evaluate(context: GateContext): Promise<GateEvaluation> {
-    const result: GateResult = {
-      verdict: 'fail',
-      sequentialFailure: true,
-      thresholdFailure: false,
-      sampleRatioMismatch: false,
-      requests: { stable: 900, canary: 50, control: 50 },
-      subjects: { stable: 900, canary: 50, control: 50 },
-      checks: [],
-      reason: 'bench: error rate e-value crossed 1/alpha',
-      evaluatedAtMillis: context.nowMillis,
-    };
-    this.decidedAtMillis = wallNow();
-    return { result, state: null };
-  }
-}
-
-function quantile(values: readonly number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-}
 
 const MODES = {
   split: 'app re-evaluates the flag per request, prompt cacheTtlSeconds 0',
@@ -81,7 +50,7 @@ export async function run(): Promise<{ title: string; markdown: string }> {
       await OpenFeature.setProviderAndWait(domain, provider);
       const client = OpenFeature.getClient(domain);
       const store = new RolloutStore({ path: join(dir, `rollouts-${round}.db`) });
-      const gate = new FailingGate();
+      const gate = new SequentialFailureGate();
       const controller = new RolloutController({ store, routing, gate, env: {} });
       await controller.start({ id: `bench-${round}`, flagKey: FLAG, canaryRelease: '2', stableRelease: '1' });
       const user = Array.from({ length: 1_000 }, (_, i) => `user-${i}`).find(

@@ -11,6 +11,7 @@ export const RELEASE_ID_KIND = {
   /** The release id is a version number (`"7"` or `"v7"`), as with the label adapter. */
   version: 'version',
 } as const;
+/** One of {@link RELEASE_ID_KIND}. */
 export type ReleaseIdKind = (typeof RELEASE_ID_KIND)[keyof typeof RELEASE_ID_KIND];
 
 /** Options of {@link createPromptLabelLookup}. Required fields first. */

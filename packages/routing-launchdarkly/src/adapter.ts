@@ -1,5 +1,6 @@
 import {
   type ApplyResult,
+  assertValidSplit,
   type RetryResult,
   ROUTING_ERROR_CODE,
   type RoutingAdapter,
@@ -8,7 +9,6 @@ import {
   sameSplit,
   withRetry,
 } from '@agent-canary/controller';
-import { ConfigError } from '@agent-canary/conventions';
 import {
   type LaunchDarklyAdapterConfig,
   type LaunchDarklyAdapterOptions,
@@ -66,7 +66,7 @@ export class LaunchDarklyRoutingAdapter implements RoutingAdapter {
   /** Writes the split (no request when the flag already routes it) and confirms it by reading back. */
   apply(split: RoutingSplit): Promise<ApplyResult> {
     try {
-      validateSplit(split);
+      assertValidSplit(split, { requireRolloutId: true });
     } catch (error) {
       return Promise.reject(error);
     }
@@ -317,28 +317,5 @@ async function errorDetail(response: Response): Promise<string> {
     return parts.length > 0 ? `: ${parts.join(': ')}` : '';
   } catch {
     return '';
-  }
-}
-
-function validateSplit(split: RoutingSplit): void {
-  for (const [path, value] of [
-    ['split.canaryBasisPoints', split.canaryBasisPoints],
-    ['split.controlBasisPoints', split.controlBasisPoints],
-  ] as const) {
-    if (!Number.isInteger(value) || value < 0 || value > 10_000) {
-      throw new ConfigError({ path, expected: 'an integer in 0..10000', received: value });
-    }
-  }
-  if (split.canaryBasisPoints + split.controlBasisPoints > 10_000) {
-    throw new ConfigError({
-      path: 'split.controlBasisPoints',
-      expected: 'canary + control <= 10000',
-      received: split.controlBasisPoints,
-    });
-  }
-  for (const key of ['flagKey', 'canaryRelease', 'stableRelease', 'rolloutId'] as const) {
-    if (typeof split[key] !== 'string' || split[key] === '') {
-      throw new ConfigError({ path: `split.${key}`, expected: 'a non-empty string', received: split[key] });
-    }
   }
 }

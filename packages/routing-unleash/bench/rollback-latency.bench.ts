@@ -8,15 +8,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type GateContext,
-  type GateEvaluation,
-  type GateEvaluator,
-  type GateResult,
-  RolloutController,
-  RolloutStore,
-} from '@agent-canary/controller';
+import { RolloutController, RolloutStore } from '@agent-canary/controller';
 import { OpenFeature } from '@openfeature/server-sdk';
+import { quantile, SequentialFailureGate, wallNow } from '../../../test/helpers/rollback-bench.js';
 import { startUnleash, unleashUnavailableReason } from '../../../test/helpers/unleash.js';
 import { createUnleashAdapter } from '../src/adapter.js';
 import { UnleashProvider } from '../src/provider.js';
@@ -24,31 +18,6 @@ import { UnleashProvider } from '../src/provider.js';
 const FLAG = 'bench.release';
 const ROUNDS = 5;
 const INTERVALS = [250, 1_000] as const;
-const wallNow = () => performance.timeOrigin + performance.now();
-
-class FailingGate implements GateEvaluator {
-  decidedAtMillis = 0;
-  async evaluate(context: GateContext): Promise<GateEvaluation> {
-    const result: GateResult = {
-      verdict: 'fail',
-      sequentialFailure: true,
-      thresholdFailure: false,
-      sampleRatioMismatch: false,
-      requests: { stable: 900, canary: 50, control: 50 },
-      subjects: { stable: 900, canary: 50, control: 50 },
-      checks: [],
-      reason: 'bench: error rate e-value crossed 1/alpha',
-      evaluatedAtMillis: context.nowMillis,
-    };
-    this.decidedAtMillis = wallNow();
-    return { result, state: null };
-  }
-}
-
-function quantile(values: readonly number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-}
 
 export async function run(): Promise<{ title: string; markdown: string }> {
   const title = 'Rollback latency (Unleash)';
@@ -92,7 +61,7 @@ export async function run(): Promise<{ title: string; markdown: string }> {
       await OpenFeature.setProviderAndWait(domain, provider);
       const client = OpenFeature.getClient(domain);
       const store = new RolloutStore({ path: join(dir, `rollouts-${round}.db`) });
-      const gate = new FailingGate();
+      const gate = new SequentialFailureGate();
       const controller = new RolloutController({ store, routing: timedRouting, gate, env: {} });
       await controller.start({ id: `bench-${round}`, flagKey: FLAG, canaryRelease: 'v2', stableRelease: 'v1' });
       const evaluate = (user: string) => provider.resolve(FLAG, 'x', { targetingKey: user }).variant;

@@ -8,15 +8,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type GateContext,
-  type GateEvaluation,
-  type GateEvaluator,
-  type GateResult,
-  RolloutController,
-  RolloutStore,
-} from '@agent-canary/controller';
+import { RolloutController, RolloutStore } from '@agent-canary/controller';
 import { OpenFeature } from '@openfeature/server-sdk';
+import { quantile, SequentialFailureGate, wallNow } from '../../../test/helpers/rollback-bench.js';
 import { EmbeddedRoutingAdapter } from '../src/adapter.js';
 import { bucketFor, cohortFor } from '../src/bucket.js';
 import { EmbeddedProvider } from '../src/provider.js';
@@ -24,27 +18,6 @@ import { startEvaluatingChild } from '../src/testing-fixtures/child.js';
 
 const FLAG = 'agent-release';
 const ROUNDS = 15;
-const wallNow = () => performance.timeOrigin + performance.now();
-
-/** Fails at once with a sequential failure and records the decision time. */
-class FailingGate implements GateEvaluator {
-  decidedAtMillis = 0;
-  async evaluate(context: GateContext): Promise<GateEvaluation> {
-    const result: GateResult = {
-      verdict: 'fail',
-      sequentialFailure: true,
-      thresholdFailure: false,
-      sampleRatioMismatch: false,
-      requests: { stable: 900, canary: 50, control: 50 },
-      subjects: { stable: 900, canary: 50, control: 50 },
-      checks: [],
-      reason: 'bench: error rate e-value crossed 1/alpha',
-      evaluatedAtMillis: context.nowMillis,
-    };
-    this.decidedAtMillis = wallNow();
-    return { result, state: null };
-  }
-}
 
 const canaryUser = (() => {
   for (let i = 0; ; i++) {
@@ -55,7 +28,7 @@ const canaryUser = (() => {
 
 async function newRollout(dir: string, round: number, routing: EmbeddedRoutingAdapter) {
   const store = new RolloutStore({ path: join(dir, `rollouts-${round}.db`) });
-  const gate = new FailingGate();
+  const gate = new SequentialFailureGate();
   const controller = new RolloutController({ store, routing, gate, env: {} });
   await controller.start({ id: `bench-${round}`, flagKey: FLAG, canaryRelease: 'v2', stableRelease: 'v1' });
   return { store, gate, controller };
@@ -103,11 +76,6 @@ async function crossProcessRound(
   store.close();
   if (seen.type !== 'change') throw new Error('unexpected message');
   return seen.atMillis - gate.decidedAtMillis;
-}
-
-function quantile(values: readonly number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 }
 
 export async function run(): Promise<{ title: string; markdown: string }> {

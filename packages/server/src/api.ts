@@ -3,25 +3,21 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   type ActionResult,
   CONTROLLER_ERROR_CODE,
+  MANUAL_ACTION,
+  type ManualAction,
   type RolloutController,
   type RolloutRecord,
   type RolloutStatus,
   type RolloutStore,
+  rolloutStatusOf,
 } from '@agent-canary/controller';
 import { diag } from '@opentelemetry/api';
 import { mediaType, readBody, sendJson } from './http.js';
 
-/** Manual actions of `POST /v1/rollouts/:id/:action`. */
-export const API_ACTION = {
-  pause: 'pause',
-  resume: 'resume',
-  promote: 'promote',
-  approve: 'approve',
-  rollback: 'rollback',
-  abort: 'abort',
-} as const;
+/** Manual actions of `POST /v1/rollouts/:id/:action`: the controller's {@link MANUAL_ACTION}. */
+export const API_ACTION = MANUAL_ACTION;
 /** A manual action of the API. */
-export type ApiAction = (typeof API_ACTION)[keyof typeof API_ACTION];
+export type ApiAction = ManualAction;
 
 /** Error codes of API answers (besides the controller's own `AGENT_CANARY_*` codes). */
 export const API_ERROR_CODE = {
@@ -185,26 +181,7 @@ export class ControllerApi {
   private statusOfRecord(record: RolloutRecord): RolloutStatus {
     const controller = this.controller;
     if (controller !== undefined && currentRolloutId(controller) === record.id) return controller.status();
-    const state = record.state;
-    return {
-      rolloutId: record.id,
-      flagKey: record.flagKey,
-      canaryRelease: record.config.canaryRelease,
-      stableRelease: record.config.stableRelease,
-      phase: state.phase,
-      stepIndex: state.stepIndex,
-      stepPercent: record.config.steps[state.stepIndex]?.percent ?? 0,
-      canaryBasisPoints: state.canaryBasisPoints,
-      controlBasisPoints: state.controlBasisPoints,
-      awaitingApproval: state.awaitingApproval,
-      alerts: state.alerts,
-      reason: state.reason,
-      ...(state.lastVerdict === undefined ? {} : { lastVerdict: state.lastVerdict }),
-      ...(state.routingSeenAtMillis === undefined ? {} : { routingSeenAtMillis: state.routingSeenAtMillis }),
-      ...(state.startedAtMillis === undefined ? {} : { startedAtMillis: state.startedAtMillis }),
-      updatedAtMillis: state.updatedAtMillis,
-      config: record.config,
-    };
+    return rolloutStatusOf(record);
   }
 
   private notFound(response: ServerResponse, id: string): void {

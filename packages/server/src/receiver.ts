@@ -53,6 +53,22 @@ export interface ReceiverStats {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/** All counters at zero: a fresh receiver, or a server that runs none. */
+export function emptyReceiverStats(): Mutable<ReceiverStats> {
+  return {
+    requests: 0,
+    acceptedSpans: 0,
+    rejectedSpans: 0,
+    processedSpans: 0,
+    queuedSpans: 0,
+    throttled: 0,
+    unavailable: 0,
+    tooLarge: 0,
+    malformed: 0,
+    inFlightBytes: 0,
+  };
+}
+
 /**
  * The OTLP/HTTP trace receiver (`POST /v1/traces`, protobuf or JSON, optionally gzip):
  * decodes the export request, rejects unusable spans with a partial-success answer, and
@@ -67,18 +83,7 @@ export class TraceReceiver {
   private head = 0;
   private scheduled = false;
   private closing = false;
-  private readonly counters: Mutable<ReceiverStats> = {
-    requests: 0,
-    acceptedSpans: 0,
-    rejectedSpans: 0,
-    processedSpans: 0,
-    queuedSpans: 0,
-    throttled: 0,
-    unavailable: 0,
-    tooLarge: 0,
-    malformed: 0,
-    inFlightBytes: 0,
-  };
+  private readonly counters: Mutable<ReceiverStats> = emptyReceiverStats();
   private readonly idleWaiters: (() => void)[] = [];
 
   constructor(

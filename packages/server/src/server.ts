@@ -4,7 +4,7 @@ import { diag } from '@opentelemetry/api';
 import { ControllerApi } from './api.js';
 import { resolveServerConfig, type ServerConfig, type ServerOptions } from './config.js';
 import { sendJson } from './http.js';
-import { type ReceiverStats, TraceReceiver } from './receiver.js';
+import { emptyReceiverStats, type ReceiverStats, TraceReceiver } from './receiver.js';
 
 /** Path of the OTLP/HTTP trace receiver. */
 export const OTLP_TRACES_PATH = '/v1/traces';
@@ -164,19 +164,7 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentCan
     url: `http://${host}:${port}`,
     port,
     config,
-    receiverStats: () =>
-      receiver?.stats() ?? {
-        requests: 0,
-        acceptedSpans: 0,
-        rejectedSpans: 0,
-        processedSpans: 0,
-        queuedSpans: 0,
-        throttled: 0,
-        unavailable: 0,
-        tooLarge: 0,
-        malformed: 0,
-        inFlightBytes: 0,
-      },
+    receiverStats: () => receiver?.stats() ?? emptyReceiverStats(),
     shutdown,
     closed,
   };

@@ -11,7 +11,7 @@ import {
 } from '@agent-canary/controller';
 import { ConfigError, hashPrompt } from '@agent-canary/conventions';
 import { EXIT_CODE, type ExitCode } from '../exit-codes.js';
-import { CliFailure, createOutput } from '../output.js';
+import { CliFailure, createOutput, formatTable } from '../output.js';
 import { type CommandContext, resolveActor, resolvePath, resolveStorePath, withControllerStore } from './context.js';
 
 /** Options of `release create`. */
@@ -207,15 +207,7 @@ export function formatReleaseList(releases: readonly ReleaseRecord[], nowMillis:
       ageOf(nowMillis - release.createdAtMillis),
     ]),
   ];
-  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
-  return `${rows
-    .map((row) =>
-      row
-        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n')}\n`;
+  return formatTable(rows);
 }
 
 function ageOf(millis: number): string {

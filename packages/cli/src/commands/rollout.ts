@@ -1,6 +1,6 @@
 import { loadRolloutDefinition } from '../config.js';
 import { EXIT_CODE, type ExitCode } from '../exit-codes.js';
-import { CliFailure, createOutput } from '../output.js';
+import { CliFailure, createOutput, formatTable } from '../output.js';
 import { createProgress } from '../progress.js';
 import { type ManualAction, ROLLOUT_OUTCOME, type RolloutSummary } from '../store.js';
 import { type CommandContext, ENV, resolveActor, resolvePath, resolveStorePath, withStore } from './context.js';
@@ -224,13 +224,5 @@ export function formatRolloutList(rollouts: readonly RolloutSummary[], nowMillis
       formatAge(nowMillis - rollout.updatedAtMillis),
     ]),
   ];
-  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
-  return `${rows
-    .map((row) =>
-      row
-        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n')}\n`;
+  return formatTable(rows);
 }

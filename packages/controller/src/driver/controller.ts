@@ -3,7 +3,7 @@ import { diag } from '@opentelemetry/api';
 import { CONTROLLER_ERROR_CODE, ControllerError } from '../errors.js';
 import type { GateContext, GateEvaluator, JsonValue } from '../gate/evaluator.js';
 import type { GateResult } from '../gate/types.js';
-import type { Notification, Notifier } from '../notify/notifier.js';
+import { deliverAndRecord, type Notification, type Notifier } from '../notify/notifier.js';
 import { type RolloutConfig, type RolloutOptions, resolveRolloutConfig } from '../rollout/config.js';
 import { initialRolloutState, reduce } from '../rollout/reducer.js';
 import {
@@ -79,6 +79,37 @@ export interface TickResult {
   readonly evaluated: boolean;
   readonly status: RolloutStatus;
   readonly gate?: GateResult;
+}
+
+/**
+ * The {@link RolloutStatus} of a stored rollout: the same shape {@link RolloutController.status}
+ * returns, for rollouts this process does not drive (an API listing history, a report).
+ *
+ * @example
+ * const record = store.getRollout('r-42');
+ * const status = record === undefined ? undefined : rolloutStatusOf(record);
+ */
+export function rolloutStatusOf(record: RolloutRecord): RolloutStatus {
+  const state = record.state;
+  return {
+    rolloutId: record.id,
+    flagKey: record.flagKey,
+    canaryRelease: record.config.canaryRelease,
+    stableRelease: record.config.stableRelease,
+    phase: state.phase,
+    stepIndex: state.stepIndex,
+    stepPercent: record.config.steps[state.stepIndex]?.percent ?? 0,
+    canaryBasisPoints: state.canaryBasisPoints,
+    controlBasisPoints: state.controlBasisPoints,
+    awaitingApproval: state.awaitingApproval,
+    alerts: state.alerts,
+    reason: state.reason,
+    ...(state.lastVerdict === undefined ? {} : { lastVerdict: state.lastVerdict }),
+    ...(state.routingSeenAtMillis === undefined ? {} : { routingSeenAtMillis: state.routingSeenAtMillis }),
+    ...(state.startedAtMillis === undefined ? {} : { startedAtMillis: state.startedAtMillis }),
+    updatedAtMillis: state.updatedAtMillis,
+    config: record.config,
+  };
 }
 
 /**
@@ -231,27 +262,7 @@ export class RolloutController {
 
   /** The current rollout's status. Throws {@link ControllerError} when no rollout is loaded. */
   status(): RolloutStatus {
-    const record = this.record();
-    const state = record.state;
-    return {
-      rolloutId: record.id,
-      flagKey: record.flagKey,
-      canaryRelease: record.config.canaryRelease,
-      stableRelease: record.config.stableRelease,
-      phase: state.phase,
-      stepIndex: state.stepIndex,
-      stepPercent: record.config.steps[state.stepIndex]?.percent ?? 0,
-      canaryBasisPoints: state.canaryBasisPoints,
-      controlBasisPoints: state.controlBasisPoints,
-      awaitingApproval: state.awaitingApproval,
-      alerts: state.alerts,
-      reason: state.reason,
-      ...(state.lastVerdict === undefined ? {} : { lastVerdict: state.lastVerdict }),
-      ...(state.routingSeenAtMillis === undefined ? {} : { routingSeenAtMillis: state.routingSeenAtMillis }),
-      ...(state.startedAtMillis === undefined ? {} : { startedAtMillis: state.startedAtMillis }),
-      updatedAtMillis: state.updatedAtMillis,
-      config: record.config,
-    };
+    return rolloutStatusOf(this.record());
   }
 
   /** Ticks every `tickIntervalMillis` until the rollout ends or {@link RolloutController.stop} is called. */
@@ -437,28 +448,7 @@ export class RolloutController {
       controlBasisPoints: record.state.controlBasisPoints,
       atMillis: this.clock(),
     };
-    for (const notifier of this.notifiers) {
-      let outcome: { delivered: boolean; attempts: number; error?: string };
-      try {
-        outcome = await notifier.notify(notification);
-      } catch (error) {
-        // Notifiers must not throw; one that does is recorded, never propagated.
-        outcome = { delivered: false, attempts: 1, error: error instanceof Error ? error.message : String(error) };
-        diag.error(`agent-canary: notifier ${notifier.name} threw`, error);
-      }
-      this.store.recordNotification({
-        rolloutId: record.id,
-        atMillis: notification.atMillis,
-        kind: notification.kind,
-        severity: notification.severity,
-        title: notification.title,
-        notifier: notifier.name,
-        delivered: outcome.delivered,
-        attempts: outcome.attempts,
-        ...(outcome.error === undefined ? {} : { error: outcome.error }),
-        payload: notification,
-      });
-    }
+    await deliverAndRecord(this.notifiers, notification, this.store, record.id, 'agent-canary');
   }
 
   private async snapshotPostMortem(record: RolloutRecord, reason: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { diag } from '@opentelemetry/api';
 import type { Scheduler } from '../driver/controller.js';
-import type { Notification, Notifier } from '../notify/notifier.js';
+import { deliverAndRecord, type Notification, type Notifier } from '../notify/notifier.js';
 import { currentStableRelease } from '../registry/registry.js';
 import { NOTIFICATION_KIND, SEVERITY } from '../rollout/state.js';
 import type { RolloutStore } from '../store/store.js';
@@ -41,6 +41,7 @@ export const MONITOR_PHASE = {
   /** Comparing windows of the release against its baseline. */
   monitoring: 'monitoring',
 } as const;
+/** One of {@link MONITOR_PHASE}. */
 export type MonitorPhase = (typeof MONITOR_PHASE)[keyof typeof MONITOR_PHASE];
 
 /** A drift notification: a controller {@link Notification} plus the evidence. */
@@ -184,28 +185,7 @@ export function createBehaviorMonitor(options: CreateBehaviorMonitorOptions): Be
   };
 
   async function notifyAll(notification: Notification): Promise<void> {
-    for (const notifier of notifiers) {
-      let outcome: { delivered: boolean; attempts: number; error?: string };
-      try {
-        outcome = await notifier.notify(notification);
-      } catch (error) {
-        // Notifiers must not throw; one that does is recorded, never propagated.
-        outcome = { delivered: false, attempts: 1, error: error instanceof Error ? error.message : String(error) };
-        diag.error(`agent-canary monitor: notifier ${notifier.name} threw`, error);
-      }
-      store.recordNotification({
-        rolloutId: monitorId,
-        atMillis: notification.atMillis,
-        kind: notification.kind,
-        severity: notification.severity,
-        title: notification.title,
-        notifier: notifier.name,
-        delivered: outcome.delivered,
-        attempts: outcome.attempts,
-        ...(outcome.error === undefined ? {} : { error: outcome.error }),
-        payload: notification,
-      });
-    }
+    await deliverAndRecord(notifiers, notification, store, monitorId, 'agent-canary monitor');
   }
 
   const notificationBase = (release: string, now: number) => ({

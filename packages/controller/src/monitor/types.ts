@@ -68,6 +68,7 @@ export const MONITOR_SIGNAL = {
   regenerateRate: 'regenerate_rate',
   humanTakeoverRate: 'human_takeover_rate',
 } as const;
+/** One of {@link MONITOR_SIGNAL}. */
 export type MonitorSignal = (typeof MONITOR_SIGNAL)[keyof typeof MONITOR_SIGNAL];
 /** Every {@link MonitorSignal}, in a fixed order. */
 export const MONITOR_SIGNALS: readonly MonitorSignal[] = Object.freeze(Object.values(MONITOR_SIGNAL));
@@ -81,6 +82,7 @@ export const SIGNAL_STATUS = {
   /** Too little data on one side, or a change not (yet) both proven and material. */
   undecided: 'undecided',
 } as const;
+/** One of {@link SIGNAL_STATUS}. */
 export type SignalStatus = (typeof SIGNAL_STATUS)[keyof typeof SIGNAL_STATUS];
 
 /** The evidence of one signal at one evaluation: which signal, how far, on how many samples. */

@@ -1,6 +1,7 @@
 import { diag } from '@opentelemetry/api';
 import type { NotificationDraft } from '../rollout/state.js';
 import { type RetryOptions, withRetry } from '../routing/adapter.js';
+import type { RolloutStore } from '../store/store.js';
 
 /** A notification as sent: the reducer's draft plus the rollout's identity. */
 export interface Notification extends NotificationDraft {
@@ -110,6 +111,41 @@ export function logNotifier(logger: NotificationLogger): Notifier {
       }
     },
   };
+}
+
+/**
+ * Sends one notification through every notifier in turn and records each delivery under
+ * `recordId` (a rollout id or a monitor id). A notifier that throws (it must not) is
+ * recorded as undelivered and reported to `diag` under `component`, never propagated.
+ */
+export async function deliverAndRecord(
+  notifiers: readonly Notifier[],
+  notification: Notification,
+  store: Pick<RolloutStore, 'recordNotification'>,
+  recordId: string,
+  component: string,
+): Promise<void> {
+  for (const notifier of notifiers) {
+    let outcome: NotifyResult;
+    try {
+      outcome = await notifier.notify(notification);
+    } catch (error) {
+      outcome = { delivered: false, attempts: 1, error: error instanceof Error ? error.message : String(error) };
+      diag.error(`${component}: notifier ${notifier.name} threw`, error);
+    }
+    store.recordNotification({
+      rolloutId: recordId,
+      atMillis: notification.atMillis,
+      kind: notification.kind,
+      severity: notification.severity,
+      title: notification.title,
+      notifier: notifier.name,
+      delivered: outcome.delivered,
+      attempts: outcome.attempts,
+      ...(outcome.error === undefined ? {} : { error: outcome.error }),
+      payload: notification,
+    });
+  }
 }
 
 function describe(error: unknown): string {

@@ -11,6 +11,7 @@ export const RELEASE_STATUS = {
   /** Was stable until another release was promoted over it. */
   retired: 'retired',
 } as const;
+/** One of {@link RELEASE_STATUS}. */
 export type ReleaseStatus = (typeof RELEASE_STATUS)[keyof typeof RELEASE_STATUS];
 
 /** A scalar model parameter (temperature, top_p, max_tokens, reasoning effort, ...). */

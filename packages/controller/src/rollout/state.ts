@@ -10,6 +10,7 @@ export const ROLLOUT_PHASE = {
   rolledBack: 'rolled_back',
   aborted: 'aborted',
 } as const;
+/** One of {@link ROLLOUT_PHASE}. */
 export type RolloutPhase = (typeof ROLLOUT_PHASE)[keyof typeof ROLLOUT_PHASE];
 
 /** Returns true for a final phase (no more ticks, no more manual actions). */
@@ -32,6 +33,7 @@ export const ALERT_KIND = {
   /** Someone changed the flag by hand; the controller holds instead of overwriting it. */
   routingConflict: 'routing_conflict',
 } as const;
+/** One of {@link ALERT_KIND}. */
 export type AlertKind = (typeof ALERT_KIND)[keyof typeof ALERT_KIND];
 
 /** Manual actions (each carries who did it and why; all are audited). */
@@ -43,6 +45,7 @@ export const MANUAL_ACTION = {
   abort: 'abort',
   approve: 'approve',
 } as const;
+/** One of {@link MANUAL_ACTION}. */
 export type ManualAction = (typeof MANUAL_ACTION)[keyof typeof MANUAL_ACTION];
 
 /** Everything the reducer knows about one rollout. JSON-serialisable; persisted after every event. */
@@ -116,6 +119,7 @@ export type RolloutEvent =
 
 /** Severity of a notification. */
 export const SEVERITY = { info: 'info', warn: 'warn', error: 'error' } as const;
+/** One of {@link SEVERITY}. */
 export type Severity = (typeof SEVERITY)[keyof typeof SEVERITY];
 
 /** Kinds of notification. */
@@ -125,6 +129,7 @@ export const NOTIFICATION_KIND = {
   alertCleared: 'alert_cleared',
   approvalRequested: 'approval_requested',
 } as const;
+/** One of {@link NOTIFICATION_KIND}. */
 export type NotificationKind = (typeof NOTIFICATION_KIND)[keyof typeof NOTIFICATION_KIND];
 
 /** What the reducer asks to notify; the driver adds the rollout's identity. */

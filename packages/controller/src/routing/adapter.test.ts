@@ -1,5 +1,6 @@
+import { ConfigError } from '@agent-canary/conventions';
 import { describe, expect, it } from 'vitest';
-import { sameSplit, withRetry } from './adapter.js';
+import { assertValidSplit, type RoutingSplit, sameSplit, withRetry } from './adapter.js';
 
 describe('withRetry', () => {
   it('backs off exponentially with jitter, capped, until the attempt succeeds', async () => {
@@ -52,5 +53,42 @@ describe('sameSplit', () => {
     expect(sameSplit(a, { ...a, canaryBasisPoints: 600 })).toBe(false);
     expect(sameSplit(a, undefined)).toBe(false);
     expect(sameSplit(undefined, undefined)).toBe(true);
+  });
+});
+
+describe('assertValidSplit', () => {
+  const split: RoutingSplit = {
+    flagKey: 'agent.release',
+    rolloutId: 'r1',
+    canaryRelease: 'v2',
+    stableRelease: 'v1',
+    canaryBasisPoints: 500,
+    controlBasisPoints: 500,
+  };
+  const fieldOf = (candidate: RoutingSplit, requireRolloutId = false): string | undefined => {
+    try {
+      assertValidSplit(candidate, { requireRolloutId });
+      return undefined;
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return (error as ConfigError).path;
+    }
+  };
+
+  it('accepts a split of whole basis points that fits in 10 000', () => {
+    expect(fieldOf(split, true)).toBeUndefined();
+    expect(fieldOf({ ...split, canaryBasisPoints: 10_000, controlBasisPoints: 0 })).toBeUndefined();
+  });
+
+  it('names the field of a share out of range, a fraction, an overfull split, an empty id', () => {
+    expect(fieldOf({ ...split, canaryBasisPoints: -1 })).toBe('split.canaryBasisPoints');
+    expect(fieldOf({ ...split, controlBasisPoints: 2.5 })).toBe('split.controlBasisPoints');
+    expect(fieldOf({ ...split, canaryBasisPoints: 6_000, controlBasisPoints: 6_000 })).toBe('split.controlBasisPoints');
+    expect(fieldOf({ ...split, stableRelease: '' })).toBe('split.stableRelease');
+  });
+
+  it('requires a rollout id only when asked to', () => {
+    expect(fieldOf({ ...split, rolloutId: '' })).toBeUndefined();
+    expect(fieldOf({ ...split, rolloutId: '' }, true)).toBe('split.rolloutId');
   });
 });

@@ -3,6 +3,8 @@
  * (embedded file, flagd, LaunchDarkly, ...) live in the routing packages.
  */
 
+import { ConfigError } from '@agent-canary/conventions';
+
 /** A release split for one flag. Shares are basis points of 10 000; stable gets the rest. */
 export interface RoutingSplit {
   readonly flagKey: string;
@@ -51,6 +53,44 @@ export function sameSplit(a: RoutingSplit | undefined, b: RoutingSplit | undefin
     a.controlBasisPoints === b.controlBasisPoints
   );
 }
+
+/** Basis points of the whole population: shares of a {@link RoutingSplit} are out of this. */
+export const TOTAL_BASIS_POINTS = 10_000;
+
+/**
+ * Checks a split before an adapter writes it: integer shares in 0..10000 whose sum is at
+ * most 10000, and non-empty flag key and release ids (and rollout id when
+ * `requireRolloutId`). Throws a `ConfigError` naming the field (`split.canaryBasisPoints`, ...).
+ *
+ * @example
+ * assertValidSplit({ flagKey: 'agent.release', rolloutId: 'r1', canaryRelease: 'v2', stableRelease: 'v1', canaryBasisPoints: 500, controlBasisPoints: 500 });
+ */
+export function assertValidSplit(split: RoutingSplit, options: { readonly requireRolloutId?: boolean } = {}): void {
+  for (const [path, value] of [
+    ['split.canaryBasisPoints', split.canaryBasisPoints],
+    ['split.controlBasisPoints', split.controlBasisPoints],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 0 || value > TOTAL_BASIS_POINTS) {
+      throw new ConfigError({ path, expected: `an integer in 0..${TOTAL_BASIS_POINTS}`, received: value });
+    }
+  }
+  if (split.canaryBasisPoints + split.controlBasisPoints > TOTAL_BASIS_POINTS) {
+    throw new ConfigError({
+      path: 'split.controlBasisPoints',
+      expected: `canary + control <= ${TOTAL_BASIS_POINTS}`,
+      received: split.controlBasisPoints,
+    });
+  }
+  const keys = options.requireRolloutId === true ? REQUIRED_WITH_ROLLOUT_ID : REQUIRED_KEYS;
+  for (const key of keys) {
+    if (typeof split[key] !== 'string' || split[key] === '') {
+      throw new ConfigError({ path: `split.${key}`, expected: 'a non-empty string', received: split[key] });
+    }
+  }
+}
+
+const REQUIRED_KEYS = ['flagKey', 'canaryRelease', 'stableRelease'] as const;
+const REQUIRED_WITH_ROLLOUT_ID = [...REQUIRED_KEYS, 'rolloutId'] as const;
 
 /** Options of {@link withRetry}. */
 export interface RetryOptions {

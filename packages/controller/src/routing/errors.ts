@@ -11,6 +11,7 @@ export const ROUTING_ERROR_CODE = {
   /** The write went through but reading back never showed it within the retries. */
   notAcknowledged: 'AGENT_CANARY_ROUTING_NOT_ACKNOWLEDGED',
 } as const;
+/** One of {@link ROUTING_ERROR_CODE}. */
 export type RoutingErrorCode = (typeof ROUTING_ERROR_CODE)[keyof typeof ROUTING_ERROR_CODE];
 
 /** Options of {@link RoutingError}. */
