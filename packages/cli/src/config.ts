@@ -228,6 +228,7 @@ const fileSchema = strictObject({
   gate: strictObject({
     mode: z.enum(['sequential', 'weighted'], { error: "one of 'sequential', 'weighted'" }).optional(),
     alphaTotal: level(0.5).optional(),
+    thresholdAlpha: level(0.5).optional(),
     minSamples: count().optional(),
     warnMarginFraction: fraction().optional(),
     maxExposureRequests: count(1).optional(),
@@ -236,6 +237,7 @@ const fileSchema = strictObject({
       enabled: bool.optional(),
       alpha: level(0.5).optional(),
       unit: unit.optional(),
+      settleMillis: count().optional(),
     }).optional(),
     weighted: strictObject({ passScore: fraction().optional(), warnScore: fraction().optional() }).optional(),
     checks: checksSchema.optional(),

@@ -37,11 +37,16 @@ export type {
   BaselineRateTestConfig,
   BaselineRateTestOptions,
   BaselineRateTestResult,
+  BoundedMeanBounds,
+  BoundedMeanTestOptions,
+  BoundedMeanTestResult,
 } from './sequential/baseline-rate.js';
 export {
   BASELINE_RATE_TEST_DEFAULTS,
   baselineRateTest,
   bernoulliUpperBound,
+  boundedMeanBounds,
+  boundedMeanTest,
   resolveBaselineRateTestConfig,
 } from './sequential/baseline-rate.js';
 export type { AlignedBuckets, BucketCount, BucketCounts } from './sequential/buckets.js';

@@ -1,7 +1,15 @@
 import { COHORT, type Cohort, VERDICT, type Verdict } from '@agent-canary/conventions';
-import { quantileOf, totalCount } from '../sources/buckets.js';
+import { boundedMeanBounds, boundedMeanTest } from '@agent-canary/stats';
+import { countAbove, quantileOf, totalCount } from '../sources/buckets.js';
 import type { BucketCounts, CohortWindow, CohortWindows } from '../sources/types.js';
-import { ANALYSIS_UNIT, GATE_EVIDENCE, type GateConfig, type RateCheckConfig, type ResolvedCheck } from './config.js';
+import {
+  ANALYSIS_UNIT,
+  GATE_EVIDENCE,
+  GATE_MODE,
+  type GateConfig,
+  type RateCheckConfig,
+  type ResolvedCheck,
+} from './config.js';
 import {
   type EProcessResult,
   latencyEProcess,
@@ -199,30 +207,84 @@ function closeToLimit(
   return close ? VERDICT.warn : VERDICT.pass;
 }
 
-/** Absolute threshold on the canary's measured value (the article's check table). */
-export function thresholdEvidence(
-  inputs: CheckInputs,
-  check: ResolvedCheck,
-  spec: {
-    readonly operator: '<' | '>';
-    readonly limit: number;
-    readonly unit: string;
-    readonly describe: (value: number) => string;
-    readonly measure: (window: CohortWindow) => { value: number | undefined; samples: number };
-    /** Fraction-valued metrics warn on the complement's margin (success 0.95 → failure 0.05). */
-    readonly fraction: boolean;
-  },
-): CheckEvidence {
+/** How a threshold's bound reads next to its value. */
+const BOUND_SCALE = {
+  /** The value is the adverse mean itself (error rate, toxicity): its lower bound. */
+  same: 'same',
+  /** The value is 1 − the adverse mean (tool success, similarity): its upper bound. */
+  complement: 'complement',
+  /** The adverse mean is the share above the limit (p99 latency). */
+  exceedance: 'exceedance',
+} as const;
+type BoundScale = (typeof BOUND_SCALE)[keyof typeof BOUND_SCALE];
+
+/** One absolute threshold: the value the article compares, and the evidence that judges it. */
+export interface ThresholdSpec {
+  readonly operator: '<' | '>';
+  readonly limit: number;
+  readonly unit: string;
+  readonly describe: (value: number) => string;
+  readonly measure: (window: CohortWindow) => { value: number | undefined; samples: number };
+  /** Fraction-valued metrics warn on the complement's margin (success 0.95 → failure 0.05). */
+  readonly fraction: boolean;
+  /**
+   * Observations in [0, 1] whose mean must stay at most `adverseLimit` for the threshold
+   * to hold: the canary's failures, exceedances or scores, summed.
+   */
+  readonly adverse: (window: CohortWindow) => { sum: number; count: number };
+  readonly adverseLimit: number;
+  readonly scale: BoundScale;
+  /** Name of the effect in the evidence (`error_rate`, `share_above_limit`, ...). */
+  readonly effectName: string;
+}
+
+/**
+ * Anytime-valid test "adverse mean > limit" of a threshold, at `thresholdAlpha`. A limit
+ * of 0 (or 1) needs no statistics: one adverse event breaks it (nothing can).
+ */
+function thresholdTest(
+  adverse: { sum: number; count: number },
+  limit: number,
+  alpha: number,
+): Pick<EProcessResult, 'eValue' | 'boundary' | 'alpha' | 'reject'> {
+  // Scores outside [0, 1] would void the bound; sources promise 0..1, clamp any slip.
+  const sum = Math.min(adverse.count, Math.max(0, adverse.sum));
+  if (limit <= 0 || limit >= 1) {
+    const reject = limit <= 0 && sum > 0;
+    return { eValue: reject ? Number.POSITIVE_INFINITY : 1, boundary: 1 / alpha, alpha, reject };
+  }
+  const result = boundedMeanTest({ sum, count: adverse.count, limit, alpha });
+  return { eValue: result.eValue, boundary: result.boundary, alpha, reject: result.reject };
+}
+
+function passesLimit(value: number, spec: ThresholdSpec): boolean {
+  return spec.operator === '<' ? value < spec.limit : value > spec.limit;
+}
+
+/**
+ * Absolute threshold on the canary's value (the article's check table). In `sequential`
+ * mode it fails only on evidence: when the anytime-valid bound at `thresholdAlpha` on the
+ * canary's value is past the limit; a point estimate past the limit without it warns
+ * (evidence building). `weighted` mode keeps the article's rule on the point estimate.
+ */
+export function thresholdEvidence(inputs: CheckInputs, check: ResolvedCheck, spec: ThresholdSpec): CheckEvidence {
   const { windows, config } = inputs;
   const canary = spec.measure(windows.cohorts.canary);
-  if (lean(inputs)) {
+  const pointOnly = config.mode === GATE_MODE.weighted;
+  const adverse = spec.adverse(windows.cohorts.canary);
+  const test = pointOnly ? undefined : thresholdTest(adverse, spec.adverseLimit, config.thresholdAlpha);
+  const rejected = test?.reject === true;
+  const enough = canary.value !== undefined && canary.samples >= config.minSamples;
+  if (lean(inputs) && !rejected) {
+    const stat = test ? { statistic: statistic(test) } : {};
     const value = canary.value;
-    if (value === undefined || canary.samples < config.minSamples) {
-      return brief(check.name, CHECK_METHOD.threshold, VERDICT.inconclusive, spec.unit);
+    if (value === undefined || !enough) {
+      return { ...brief(check.name, CHECK_METHOD.threshold, VERDICT.inconclusive, spec.unit), ...stat };
     }
-    if (spec.operator === '<' ? value < spec.limit : value > spec.limit) {
-      return brief(check.name, CHECK_METHOD.threshold, closeToLimit(value, spec, config), spec.unit);
+    if (passesLimit(value, spec)) {
+      return { ...brief(check.name, CHECK_METHOD.threshold, closeToLimit(value, spec, config), spec.unit), ...stat };
     }
+    if (test) return { ...brief(check.name, CHECK_METHOD.threshold, VERDICT.warn, spec.unit), ...stat };
   }
   const control = spec.measure(windows.cohorts.control);
   const measurements = [
@@ -230,8 +292,79 @@ export function thresholdEvidence(
     measurement(COHORT.control, control.value, control.samples),
   ];
   const threshold = { operator: spec.operator, value: spec.limit };
-  const base = { check: check.name, method: CHECK_METHOD.threshold, unit: spec.unit, measurements, threshold };
   const rule = `${spec.operator} ${spec.describe(spec.limit)}`;
+  const measured = `canary ${canary.value === undefined ? 'n/a' : spec.describe(canary.value)} (n=${canary.samples}${
+    control.value === undefined ? '' : `, control ${spec.describe(control.value)}`
+  })`;
+  const base = {
+    check: check.name,
+    method: CHECK_METHOD.threshold,
+    unit: spec.unit,
+    measurements,
+    threshold,
+    ...(test ? { statistic: statistic(test) } : {}),
+  };
+  if (!test) return pointThreshold(inputs, check, spec, canary, base, measured, rule);
+  const bounds = boundedMeanBounds({
+    sum: Math.min(adverse.count, Math.max(0, adverse.sum)),
+    count: adverse.count,
+    alpha: config.thresholdAlpha,
+  });
+  const level = `${Number(((1 - config.thresholdAlpha) * 100).toPrecision(4))}%`;
+  const past = rejected ? '' : 'not ';
+  let effect: CheckEvidence['effect'];
+  let evidence: string;
+  if (spec.scale === BOUND_SCALE.exceedance) {
+    effect = { name: spec.effectName, value: bounds.mean, lower: bounds.lower, upper: bounds.upper };
+    evidence = `${adverse.count > 0 ? percent(bounds.mean) : 'n/a'} of ${spec.unit}s above the limit, ${level} lower bound ${percent(
+      bounds.lower,
+    )} — ${past}above the ${percent(spec.adverseLimit)} a p99 within the limit allows`;
+  } else if (spec.scale === BOUND_SCALE.complement) {
+    effect = { name: spec.effectName, value: 1 - bounds.mean, lower: 1 - bounds.upper, upper: 1 - bounds.lower };
+    evidence = `${level} upper bound ${spec.describe(1 - bounds.lower)} — ${past}below the ${spec.describe(spec.limit)} limit`;
+  } else {
+    effect = { name: spec.effectName, value: bounds.mean, lower: bounds.lower, upper: bounds.upper };
+    evidence = `${level} lower bound ${spec.describe(bounds.lower)} — ${past}above the ${spec.describe(spec.limit)} limit`;
+  }
+  const withEffect = adverse.count > 0 ? { ...base, effect } : base;
+  if (rejected) {
+    return { ...withEffect, verdict: VERDICT.fail, reason: `${check.name}: ${measured}, ${evidence}.` };
+  }
+  if (canary.value === undefined || !enough) {
+    return {
+      ...withEffect,
+      verdict: VERDICT.inconclusive,
+      reason: `${check.name}: ${canary.samples} canary ${spec.unit}s measured, ${config.minSamples} needed to judge ${rule} (${evidence}).`,
+    };
+  }
+  if (!passesLimit(canary.value, spec)) {
+    return {
+      ...withEffect,
+      verdict: VERDICT.warn,
+      reason: `${check.name}: ${measured}, ${evidence}: evidence building, not a failure yet.`,
+    };
+  }
+  if (closeToLimit(canary.value, spec, config) === VERDICT.warn) {
+    return {
+      ...withEffect,
+      verdict: VERDICT.warn,
+      reason: `${check.name}: ${measured} is within ${percent(config.warnMarginFraction)} of the limit ${rule}.`,
+    };
+  }
+  return { ...withEffect, verdict: VERDICT.pass, reason: `${check.name}: ${measured} meets ${rule}.` };
+}
+
+/** `weighted` mode: the article's rule, on the point estimate once `minSamples` are in. */
+function pointThreshold(
+  inputs: CheckInputs,
+  check: ResolvedCheck,
+  spec: ThresholdSpec,
+  canary: { value: number | undefined; samples: number },
+  base: Omit<CheckEvidence, 'verdict' | 'reason'>,
+  measured: string,
+  rule: string,
+): CheckEvidence {
+  const { config } = inputs;
   if (canary.value === undefined || canary.samples < config.minSamples) {
     return {
       ...base,
@@ -239,24 +372,28 @@ export function thresholdEvidence(
       reason: `${check.name}: ${canary.samples} canary ${spec.unit}s measured, ${config.minSamples} needed to judge ${rule}.`,
     };
   }
-  const value = canary.value;
-  const passes = spec.operator === '<' ? value < spec.limit : value > spec.limit;
-  const margin = config.warnMarginFraction;
-  const close = closeToLimit(value, spec, config) === VERDICT.warn;
-  const measured = `canary ${spec.describe(value)} over ${canary.samples} ${spec.unit}s${
-    control.value === undefined ? '' : ` (control ${spec.describe(control.value)})`
-  }`;
-  if (!passes) {
+  if (!passesLimit(canary.value, spec)) {
     return { ...base, verdict: VERDICT.fail, reason: `${check.name}: ${measured} breaks the limit ${rule}.` };
   }
-  if (close) {
+  if (closeToLimit(canary.value, spec, config) === VERDICT.warn) {
     return {
       ...base,
       verdict: VERDICT.warn,
-      reason: `${check.name}: ${measured} is within ${percent(margin)} of the limit ${rule}.`,
+      reason: `${check.name}: ${measured} is within ${percent(config.warnMarginFraction)} of the limit ${rule}.`,
     };
   }
   return { ...base, verdict: VERDICT.pass, reason: `${check.name}: ${measured} meets ${rule}.` };
+}
+
+/**
+ * Observations strictly above `limit` that a bucketed distribution proves: those in
+ * buckets above the first edge at or above the limit (the bucket holding the limit may
+ * hold values on both sides, so it does not count: the bound stays conservative).
+ */
+function exceedancesAbove(buckets: BucketCounts, limit: number): { sum: number; count: number } {
+  let edge = Number.POSITIVE_INFINITY;
+  for (const bucket of buckets) if (bucket.upper >= limit && bucket.upper < edge) edge = bucket.upper;
+  return { sum: countAbove(buckets, edge), count: totalCount(buckets) };
 }
 
 function rankEpochs(inputs: CheckInputs, which: 'lat' | 'len'): RankCounts[] {
@@ -486,6 +623,7 @@ export function rateThreshold(
 ): CheckEvidence | undefined {
   if (check.limit === undefined) return undefined;
   const success = signal === RATE_SIGNAL.tool;
+  const counts = (w: CohortWindow) => rateCounts(w, signal, ANALYSIS_UNIT.request, 0);
   return thresholdEvidence(inputs, check, {
     operator: success ? '>' : '<',
     limit: check.limit,
@@ -493,11 +631,18 @@ export function rateThreshold(
     describe: percent,
     fraction: true,
     measure: (w) => {
-      const c = rateCounts(w, signal, ANALYSIS_UNIT.request, 0);
+      const c = counts(w);
       if (c.exposure === 0) return { value: undefined, samples: 0 };
       const rate = c.events / c.exposure;
       return { value: success ? 1 - rate : rate, samples: c.exposure };
     },
+    adverse: (w) => {
+      const c = counts(w);
+      return { sum: c.events, count: c.exposure };
+    },
+    adverseLimit: success ? 1 - check.limit : check.limit,
+    scale: success ? BOUND_SCALE.complement : BOUND_SCALE.same,
+    effectName: check.name,
   });
 }
 
@@ -506,14 +651,20 @@ export function thresholdChecks(inputs: CheckInputs): CheckEvidence[] {
   const { checks } = inputs.config;
   const out: CheckEvidence[] = [];
   if (checks.latencyP99.enabled) {
+    const maxMillis = checks.latencyP99.maxMillis;
     out.push(
       thresholdEvidence(inputs, checks.latencyP99, {
         operator: '<',
-        limit: checks.latencyP99.maxMillis,
+        limit: maxMillis,
         unit: ANALYSIS_UNIT.request,
         describe: (v) => `${num(v)} ms (p99)`,
         fraction: false,
         measure: (w) => ({ value: quantileOf(w.latencyMillis, 0.99), samples: totalCount(w.latencyMillis) }),
+        // p99 > L exactly when more than 1% of requests take longer than L.
+        adverse: (w) => exceedancesAbove(w.latencyMillis, maxMillis),
+        adverseLimit: 0.01,
+        scale: BOUND_SCALE.exceedance,
+        effectName: 'share_above_limit',
       }),
     );
   }
@@ -540,6 +691,11 @@ export function thresholdChecks(inputs: CheckInputs): CheckEvidence[] {
           value: w.similarity.count > 0 ? w.similarity.sum / w.similarity.count : undefined,
           samples: w.similarity.count,
         }),
+        // Dissimilarity 1 − s is in [0, 1] too: its mean must stay at most 1 − min.
+        adverse: (w) => ({ sum: w.similarity.count - w.similarity.sum, count: w.similarity.count }),
+        adverseLimit: 1 - checks.similarity.min,
+        scale: BOUND_SCALE.complement,
+        effectName: 'mean_similarity',
       }),
     );
   }
@@ -555,6 +711,10 @@ export function thresholdChecks(inputs: CheckInputs): CheckEvidence[] {
           value: w.toxicity.count > 0 ? w.toxicity.sum / w.toxicity.count : undefined,
           samples: w.toxicity.count,
         }),
+        adverse: (w) => ({ sum: w.toxicity.sum, count: w.toxicity.count }),
+        adverseLimit: checks.toxicity.max,
+        scale: BOUND_SCALE.same,
+        effectName: 'mean_toxicity',
       }),
     );
   }

@@ -165,6 +165,19 @@ export interface GateOptions {
   readonly minSamples?: number;
   /** A passing threshold check within this fraction of its limit warns. @default 0.1 */
   readonly warnMarginFraction?: number;
+  /**
+   * Level of the anytime-valid confidence bounds that judge the absolute thresholds in
+   * `sequential` mode, in (0, 0.5]. A threshold fails only when the bound on the canary's
+   * value is past the limit (error rate: its lower bound above the maximum; tool success:
+   * its upper bound below the minimum); a point estimate past the limit without that
+   * evidence warns. The bounds hold at every evaluation at once, so a canary that truly
+   * meets a limit fails that threshold with probability at most `thresholdAlpha` over the
+   * whole rollout, however often the gate looks (at most k·`thresholdAlpha` for k enabled
+   * thresholds). Separate from `alphaTotal`: thresholds are the article's limits, not
+   * comparisons with control. `weighted` mode keeps the article's point estimates.
+   * @default 0.01
+   */
+  readonly thresholdAlpha?: number;
   readonly warmup?: WarmupOptions;
   readonly sampleRatio?: SampleRatioOptions;
   /** Promotion readiness: canary requests after which power suffices. @default 3000 */
@@ -227,6 +240,7 @@ export interface GateConfig {
   readonly alphaTotal: number;
   readonly minSamples: number;
   readonly warnMarginFraction: number;
+  readonly thresholdAlpha: number;
   readonly warmup: Required<WarmupOptions>;
   readonly sampleRatio: Required<SampleRatioOptions>;
   readonly maxExposureRequests: number;
@@ -251,6 +265,7 @@ export const GATE_DEFAULTS = Object.freeze({
   alphaTotal: 0.01,
   minSamples: 50,
   warnMarginFraction: 0.1,
+  thresholdAlpha: 0.01,
   maxExposureRequests: 3000,
   warmup: Object.freeze({ minMillis: 60_000, minStableRequests: 500, minCanaryRequests: 50, minReferenceSamples: 20 }),
   sampleRatio: Object.freeze({ enabled: true, alpha: 0.001, unit: ANALYSIS_UNIT.subject, settleMillis: 0 }),
@@ -370,6 +385,11 @@ export function resolveGateConfig(options: GateOptions = {}): GateConfig {
     GATE_DEFAULTS.warnMarginFraction,
     FRACTION,
   );
+  const thresholdAlpha = numberAt('thresholdAlpha', raw['thresholdAlpha'], GATE_DEFAULTS.thresholdAlpha, {
+    min: 0,
+    max: 0.5,
+    exclusiveMin: true,
+  });
   const maxExposureRequests = numberAt(
     'maxExposureRequests',
     raw['maxExposureRequests'],
@@ -499,6 +519,7 @@ export function resolveGateConfig(options: GateOptions = {}): GateConfig {
     alphaTotal,
     minSamples,
     warnMarginFraction,
+    thresholdAlpha,
     maxExposureRequests,
     warmup: Object.freeze(warmup),
     sampleRatio: Object.freeze(sampleRatio),

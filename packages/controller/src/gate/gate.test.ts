@@ -80,6 +80,8 @@ describe('resolveGateConfig', () => {
     expect(fewer.checks.toolMix.alpha).toBe(0);
     expect(fewer.checks.errorRate.alpha).toBeCloseTo(0.01 * (0.25 / 0.9), 12);
     expect(Object.isFrozen(resolved)).toBe(true);
+    expect(resolved.thresholdAlpha).toBe(0.01);
+    expect(config({ thresholdAlpha: 0.05 }).thresholdAlpha).toBe(0.05);
   });
 
   it.each([
@@ -93,6 +95,8 @@ describe('resolveGateConfig', () => {
     [{ weighted: { passScore: 0.4, warnScore: 0.5 } }, 'weighted.warnScore'],
     [{ checks: { toxicity: { alphaShare: 0.1 } } }, 'checks.toxicity.alphaShare'],
     [{ sampleRatio: { enabled: 'yes' } }, 'sampleRatio.enabled'],
+    [{ thresholdAlpha: 0 }, 'thresholdAlpha'],
+    [{ thresholdAlpha: 0.6 }, 'thresholdAlpha'],
   ])('rejects %j naming %s', (options, path) => {
     try {
       resolveGateConfig(options as GateOptions);
@@ -177,6 +181,11 @@ describe('createGate (sequential mode)', () => {
     expect(latency.map((c) => c.method).sort()).toEqual(['sequential', 'threshold']);
     expect(latency.find((c) => c.method === 'threshold')?.verdict).toBe('fail');
     expect(latency.find((c) => c.method === 'sequential')?.effect?.value).toBeGreaterThan(1.5);
+    // The threshold fails on evidence: more than 1% of requests provably above 3000 ms.
+    const threshold = latency.find((c) => c.method === 'threshold');
+    expect(threshold?.effect?.name).toBe('share_above_limit');
+    expect(threshold?.effect?.lower).toBeGreaterThan(0.01);
+    expect(threshold?.reason).toMatch(/99% lower bound [\d.]+% — above the 1\.0% a p99 within the limit allows/);
   });
 
   it('keeps a rejection once made, also in a gate restarted from the persisted state', async () => {
@@ -317,6 +326,100 @@ describe('promotionReadiness', () => {
     const error = bounded.last.result.checks.find((c) => c.check === 'error_rate' && c.method === 'sequential');
     expect(error?.effect?.upper).toBeLessThan(2);
     expect(error?.effect?.lower).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('absolute thresholds judged on anytime-valid bounds (sequential mode)', () => {
+  const thresholdOf = (evaluation: GateEvaluation, check: string) =>
+    evaluation.result.checks.find((c) => c.check === check && c.method === 'threshold');
+  // Thresholds alone: the sequential tests get no alpha, so every failure below is a threshold's.
+  const thresholdsOnly = (options: GateOptions = {}) =>
+    config({
+      ...options,
+      checks: {
+        latencyP99: { alphaShare: 0 },
+        errorRate: { alphaShare: 0 },
+        toolSuccessRate: { alphaShare: 0 },
+        refusalRate: { alphaShare: 0 },
+        similarity: { alphaShare: 0 },
+        thumbsDownRate: { alphaShare: 0 },
+        toolMix: { alphaShare: 0 },
+        responseLength: { alphaShare: 0 },
+        ...options.checks,
+      },
+    });
+
+  it('warns, and does not fail, while a point estimate past the limit lacks evidence', async () => {
+    const measured = await run(simulation({}), thresholdsOnly(), 300);
+    const rate =
+      thresholdOf(measured.last, 'refusal_rate')?.measurements.find((m) => m.cohort === 'canary')?.value ?? 0;
+    expect(rate).toBeGreaterThan(0);
+    // Same seed, same traffic: a limit 20% below the measured rate is broken by the point estimate.
+    const limit = rate * 0.8;
+    const { last, evaluations } = await run(
+      simulation({}),
+      thresholdsOnly({ checks: { refusalRate: { limit } } }),
+      300,
+      false,
+    );
+    expect(evaluations.every((e) => !e.result.thresholdFailure)).toBe(true);
+    const evidence = thresholdOf(last, 'refusal_rate');
+    expect(evidence?.verdict).toBe('warn');
+    expect(evidence?.effect?.name).toBe('refusal_rate');
+    expect(evidence?.effect?.value).toBeCloseTo(rate, 12);
+    expect(evidence?.effect?.lower).toBeLessThan(limit);
+    expect(evidence?.reason).toMatch(
+      /^refusal_rate: canary [\d.]+% \(n=\d+, control [\d.]+%\), 99% lower bound [\d.]+% — not above the [\d.]+% limit: evidence building/,
+    );
+    // The article's rule on the point estimate would have failed it.
+    const weighted = await run(
+      simulation({}),
+      config({ mode: 'weighted', checks: { refusalRate: { limit } } }),
+      300,
+      false,
+    );
+    expect(thresholdOf(weighted.last, 'refusal_rate')?.verdict).toBe('fail');
+  });
+
+  it('fails a clear breach of an error-rate maximum, with the lower bound as evidence', async () => {
+    const { last, evaluations } = await run(simulation({ errorRate: 0.08 }), thresholdsOnly(), 300);
+    expect(last.result.verdict).toBe('fail');
+    expect(last.result.thresholdFailure).toBe(true);
+    expect(last.result.sequentialFailure).toBe(false);
+    const evidence = thresholdOf(last, 'error_rate');
+    expect(evidence?.verdict).toBe('fail');
+    expect(evidence?.effect?.lower).toBeGreaterThan(0.01);
+    expect(evidence?.statistic?.eValue).toBeGreaterThanOrEqual(100);
+    expect(evidence?.reason).toMatch(/99% lower bound [\d.]+% — above the 1\.0% limit\.$/);
+    // Caught at the first evaluation after warm-up (60 s), not after minutes of evidence.
+    expect(evaluations.length).toBeLessThanOrEqual(14);
+  });
+
+  it('fails a clear breach of a tool-success minimum, with the upper bound as evidence', async () => {
+    const { last } = await run(simulation({ toolFailureRate: 0.25 }), thresholdsOnly(), 300);
+    const evidence = thresholdOf(last, 'tool_success_rate');
+    expect(evidence?.verdict).toBe('fail');
+    expect(evidence?.effect?.upper).toBeLessThan(0.95);
+    expect(evidence?.effect?.value).toBeLessThan(evidence?.effect?.upper ?? 0);
+    expect(evidence?.reason).toMatch(/99% upper bound [\d.]+% — below the 95\.0% limit\.$/);
+  });
+
+  it('fails a toxic canary on the bound of a mean score', async () => {
+    const { last } = await run(simulation({ toxicityMean: 0.4 }), thresholdsOnly(), 300);
+    const evidence = thresholdOf(last, 'toxicity');
+    expect(evidence?.verdict).toBe('fail');
+    expect(evidence?.effect?.name).toBe('mean_toxicity');
+    expect(evidence?.effect?.lower).toBeGreaterThan(0.1);
+    const healthy = await run(simulation({}), thresholdsOnly(), 300);
+    expect(thresholdOf(healthy.last, 'toxicity')?.verdict).toBe('pass');
+  });
+
+  it('needs more evidence at a smaller thresholdAlpha', async () => {
+    const canary = { errorRate: 0.03 };
+    const loose = await run(simulation(canary), thresholdsOnly({ thresholdAlpha: 0.2 }), 600);
+    const strict = await run(simulation(canary), thresholdsOnly({ thresholdAlpha: 0.0001 }), 600);
+    expect(loose.last.result.thresholdFailure).toBe(true);
+    expect(strict.evaluations.length).toBeGreaterThan(loose.evaluations.length);
   });
 });
 

@@ -242,11 +242,13 @@ function sentence(checks: readonly CheckEvidence[]): string {
  *
  * Verdict rule: `fail` if any sequential test crossed its boundary (`sequentialFailure`,
  * roll back at once) or any threshold failed (`thresholdFailure`, the controller rolls
- * back after N consecutive ones); `inconclusive` during warm-up, below `minSamples`
- * canary or control requests, when the source cannot answer, and while a sample-ratio
- * mismatch freezes verdicts; `warn` when a threshold is within `warnMarginFraction` of its
- * limit, a sequential e-value passed the square root of its boundary, or a drift effect
- * exceeds its tolerance without significance; `pass` otherwise.
+ * back after N consecutive ones): in sequential mode a threshold fails only when its
+ * anytime-valid bound at `thresholdAlpha` is past the limit; `inconclusive` during
+ * warm-up, below `minSamples` canary or control requests, when the source cannot answer,
+ * and while a sample-ratio mismatch freezes verdicts; `warn` when a threshold's point
+ * estimate is past its limit without that evidence or within `warnMarginFraction` of it,
+ * a sequential e-value passed the square root of its boundary, or a drift effect exceeds
+ * its tolerance without significance; `pass` otherwise.
  *
  * With `evidence: 'decision'` only failing checks carry reasons, bounds and quantiles
  * (a few times cheaper per evaluation, for simulations); decisions and state are the
