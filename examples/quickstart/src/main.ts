@@ -1,4 +1,4 @@
-/** `pnpm demo`: runs the quickstart agent and prints its spans grouped by release and cohort. */
+/** Runs the quickstart agent and prints its spans grouped by release and cohort. */
 import { formatTable, runQuickstart } from './quickstart.js';
 
 const { spans, summary } = await runQuickstart();
