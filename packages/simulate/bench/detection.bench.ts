@@ -58,7 +58,7 @@ How to read it:
 - **(c)** our gate rolls back when a sequential test crosses its boundary (the controller's immediate rule);
   **(c+t)** adds the controller's other rule, 3 consecutive absolute-threshold failures, with the article's limits as
   §6 (a) sets them. A threshold fails only when an anytime-valid bound on the canary's value is past its limit
-  (`thresholdAlpha` 0.01): judged on point estimates from the first 50 requests on, where one error is 2%, they
+  (\`thresholdAlpha\` 0.01): judged on point estimates from the first 50 requests on, where one error is 2%, they
   rolled back 81% of healthy canaries; with the bound they add no false rollbacks and still catch a hard break first.
   They count requests, so under sticky routing they add a few false rollbacks.
 - **(d2)** the label oracle knows the true effect: for the rate scenarios it bets on the labels of adverse events
