@@ -53,6 +53,8 @@ export type { AlignedBuckets, BucketCount, BucketCounts } from './sequential/buc
 export { alignBucketCounts, bucketQuantile, midCdf } from './sequential/buckets.js';
 export type { KsDriftTestConfig, KsDriftTestOptions, KsDriftTestResult } from './sequential/dkw.js';
 export { dkwBand, KS_DRIFT_TEST_DEFAULTS, ksDriftTest, resolveKsDriftTestConfig } from './sequential/dkw.js';
+export type { EValueDecision } from './sequential/e-value.js';
+export { eValueDecision } from './sequential/e-value.js';
 export type { StatsErrorCode } from './sequential/errors.js';
 export { STATS_ERROR_CODE, StatsInputError } from './sequential/errors.js';
 export type {

@@ -7,6 +7,8 @@
  */
 import {
   type BucketCounts,
+  type EValueDecision,
+  eValueDecision,
   type LatencyReference,
   latencyLogEValue,
   mixLogEValue,
@@ -21,12 +23,7 @@ import {
 import type { FrozenReference } from './state.js';
 
 /** Result of one e-process at this look. */
-export interface EProcessResult {
-  readonly eValue: number;
-  readonly boundary: number;
-  readonly alpha: number;
-  readonly reject: boolean;
-}
+export type EProcessResult = Pick<EValueDecision, 'eValue' | 'boundary' | 'alpha' | 'reject'>;
 
 /** Adverse events of one ρ0 epoch. */
 export interface RateCounts {
@@ -54,13 +51,8 @@ export function rateEProcess(epochs: readonly RateCounts[], alpha: number, bound
     totalEvents: e.canaryEvents + e.controlEvents,
   }));
   if (!bounds) {
-    const logE = rateLogEValue(rateEpochs);
-    const boundary = 1 / alpha;
     return {
-      eValue: Math.exp(logE),
-      boundary,
-      alpha,
-      reject: logE >= Math.log(boundary),
+      ...eValueDecision(rateLogEValue(rateEpochs), alpha),
       relativeRisk: undefined,
       rrLower: 0,
       rrUpper: Number.POSITIVE_INFINITY,
@@ -126,8 +118,7 @@ export function rankScoreEProcess(
   alpha: number,
 ): EProcessResult {
   const logE = rankScoreLogEValue(scoresOf(reference), epochs, RANK_SIDE.twoSided);
-  const boundary = 1 / alpha;
-  return { eValue: Math.exp(logE), boundary, alpha, reject: logE >= Math.log(boundary) };
+  return eValueDecision(logE, alpha);
 }
 
 /**
@@ -145,8 +136,7 @@ export function latencyEProcess(
   const prepared = latencyReferenceOf(reference);
   const logE = latencyLogEValue(prepared, epochs);
   const body = withBody ? Math.exp(rankScoreLogEValue(prepared.scores, epochs, RANK_SIDE.greater)) : Number.NaN;
-  const boundary = 1 / alpha;
-  return { eValue: Math.exp(logE), boundary, alpha, reject: logE >= Math.log(boundary), body };
+  return { ...eValueDecision(logE, alpha), body };
 }
 
 /** Calls per category in one ρ0 epoch. */
@@ -167,8 +157,7 @@ export function mixEProcess(
   reference: Readonly<Record<string, number>> | undefined,
 ): EProcessResult {
   const logE = mixLogEValue(epochs, reference ? { reference } : {});
-  const boundary = 1 / alpha;
-  return { eValue: Math.exp(logE), boundary, alpha, reject: logE >= Math.log(boundary) };
+  return eValueDecision(logE, alpha);
 }
 
 /** SRM (§3.5): Dirichlet-multinomial e-value of cohort counts against the configured split. */
@@ -184,6 +173,5 @@ export function sampleRatioEProcess(
     keys.map((key) => counts[key] ?? 0),
     keys.map((key) => (split[key] ?? 0) / weight),
   );
-  const boundary = 1 / alpha;
-  return { eValue: Math.exp(logE), boundary, alpha, reject: logE >= Math.log(boundary) };
+  return eValueDecision(logE, alpha);
 }

@@ -11,6 +11,7 @@
  */
 
 import { logMeanExp, xlog1py } from '../special.js';
+import { type EValueDecision, eValueDecision } from './e-value.js';
 import { requireCount, requireOpenUnit, requirePositive, StatsInputError } from './errors.js';
 import { klBernoulli } from './sprt.js';
 
@@ -56,19 +57,8 @@ export const BASELINE_RATE_TEST_DEFAULTS = Object.freeze({
   grid: Object.freeze([1.1, 1.25, 1.5, 2, 3, 5, 10]) as readonly number[],
 });
 
-/** Result of {@link baselineRateTest}. */
-export interface BaselineRateTestResult {
-  /** The e-value E; `Infinity` if it overflows. */
-  readonly eValue: number;
-  /** ln E, finite where E overflows. */
-  readonly logEValue: number;
-  /** Rejection boundary 1/alpha. */
-  readonly boundary: number;
-  readonly alpha: number;
-  /** E ≥ 1/alpha: the rate exceeds `tolerance` × the baseline rate. */
-  readonly reject: boolean;
-  /** min(1, 1/E) at this look. */
-  readonly pValue: number;
+/** Result of {@link baselineRateTest}; `reject`: the rate exceeds `tolerance` × the baseline rate. */
+export interface BaselineRateTestResult extends EValueDecision {
   /** Observed rate events / trials (`NaN` without trials). */
   readonly rate: number;
   /** The null rate r0 · p0 (capped below 1). */
@@ -181,14 +171,8 @@ export function baselineRateTest(options: BaselineRateTestOptions): BaselineRate
   const { events, trials, alpha, grid } = config;
   const nullRate = Math.min(MAX_RATE, config.baselineRate * config.tolerance);
   const logEValue = mixtureLogEValue(events, trials, nullRate, grid);
-  const boundary = 1 / alpha;
   return {
-    eValue: Math.exp(logEValue),
-    logEValue,
-    boundary,
-    alpha,
-    reject: logEValue >= Math.log(boundary),
-    pValue: Math.min(1, Math.exp(-logEValue)),
+    ...eValueDecision(logEValue, alpha),
     rate: trials > 0 ? events / trials : Number.NaN,
     nullRate,
     events,
@@ -243,16 +227,7 @@ export interface BoundedMeanTestOptions {
 }
 
 /** Result of {@link boundedMeanTest}. */
-export interface BoundedMeanTestResult {
-  /** The e-value against "mean ≤ limit"; `Infinity` if it overflows. */
-  readonly eValue: number;
-  /** ln E, finite where E overflows. */
-  readonly logEValue: number;
-  /** Rejection boundary 1/alpha. */
-  readonly boundary: number;
-  readonly alpha: number;
-  /** E ≥ 1/alpha: the mean is above `limit`, with anytime-valid confidence 1 − alpha. */
-  readonly reject: boolean;
+export interface BoundedMeanTestResult extends EValueDecision {
   /** sum / count (`NaN` without observations). */
   readonly mean: number;
   readonly limit: number;
@@ -323,13 +298,8 @@ export function boundedMeanTest(options: BoundedMeanTestOptions & { readonly lim
   const { sum, count, alpha, grid } = resolveBoundedMean(options);
   requireOpenUnit(options.limit, 'limit');
   const logEValue = mixtureLogEValue(sum, count, options.limit, grid, upwardAlternative);
-  const boundary = 1 / alpha;
   return {
-    eValue: Math.exp(logEValue),
-    logEValue,
-    boundary,
-    alpha,
-    reject: logEValue >= Math.log(boundary),
+    ...eValueDecision(logEValue, alpha),
     mean: count > 0 ? sum / count : Number.NaN,
     limit: options.limit,
     sum,

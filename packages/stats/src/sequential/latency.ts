@@ -14,6 +14,7 @@ import {
   totalCount,
   validateBucketCounts,
 } from './buckets.js';
+import { type EValueDecision, eValueDecision } from './e-value.js';
 import { requireOpenUnit, requirePositive, StatsInputError } from './errors.js';
 import {
   type BucketEpoch,
@@ -98,17 +99,8 @@ export interface LatencyQuantile {
   readonly control: number;
 }
 
-/** Result of {@link latencyTest}. */
-export interface LatencyTestResult {
-  /** (E_body + Σ E_tail) / (1 + number of tails). */
-  readonly eValue: number;
-  readonly logEValue: number;
-  readonly boundary: number;
-  readonly alpha: number;
-  /** E ≥ 1/alpha: the canary is slower than control in the body or in a tail. */
-  readonly reject: boolean;
-  /** min(1, 1/E) at this look. */
-  readonly pValue: number;
+/** Result of {@link latencyTest}; `reject`: the canary is slower than control in the body or in a tail. */
+export interface LatencyTestResult extends EValueDecision {
   /** The one-sided rank-score bet on the whole distribution. */
   readonly body: RankScoreTestResult;
   readonly tails: readonly LatencyTailResult[];
@@ -246,14 +238,8 @@ export function latencyTest(options: LatencyTestOptions): LatencyTestResult {
     }),
   );
   const logEValue = logMeanExp([body.logEValue, ...tails.map((tail) => tail.test.logEValue)]);
-  const boundary = 1 / alpha;
   return {
-    eValue: Math.exp(logEValue),
-    logEValue,
-    boundary,
-    alpha,
-    reject: logEValue >= Math.log(boundary),
-    pValue: Math.min(1, Math.exp(-logEValue)),
+    ...eValueDecision(logEValue, alpha),
     body,
     tails,
     quantiles: [0.5, ...config.tailQuantiles].map((quantile) => armQuantiles(reference, epochs, quantile)),

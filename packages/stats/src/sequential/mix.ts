@@ -13,6 +13,7 @@ import {
   totalVariation,
   validateCategoryCounts,
 } from './categorical.js';
+import { type EValueDecision, eValueDecision } from './e-value.js';
 import { requireCount, requireOpenUnit, requirePositive, StatsInputError } from './errors.js';
 
 /** Category counts per arm observed while the canary share ρ0 stayed constant. */
@@ -78,16 +79,8 @@ export interface MixCategoryResult {
   readonly logEValue: number;
 }
 
-/** Result of {@link mixTest}. */
-export interface MixTestResult {
-  readonly eValue: number;
-  readonly logEValue: number;
-  readonly boundary: number;
-  readonly alpha: number;
-  /** E ≥ 1/alpha: the canary's category mix differs from control's. */
-  readonly reject: boolean;
-  /** min(1, 1/E) at this look. */
-  readonly pValue: number;
+/** Result of {@link mixTest}; `reject`: the canary's category mix differs from control's. */
+export interface MixTestResult extends EValueDecision {
   /** Categories after lumping, largest evidence first. */
   readonly categories: readonly MixCategoryResult[];
   /** Keys lumped into `otherKey`. */
@@ -202,14 +195,8 @@ export function mixTest(options: MixTestOptions): MixTestResult {
     )
     .sort((a, b) => b.logEValue - a.logEValue);
   const logEValue = categories.reduce((sum, category) => sum + category.logEValue, 0);
-  const boundary = 1 / alpha;
   return {
-    eValue: Math.exp(logEValue),
-    logEValue,
-    boundary,
-    alpha,
-    reject: logEValue >= Math.log(boundary),
-    pValue: Math.min(1, Math.exp(-logEValue)),
+    ...eValueDecision(logEValue, alpha),
     categories,
     lumped: [...lumped].sort(),
     totalVariation: totalVariation(canaryShares, controlShares),
@@ -350,17 +337,10 @@ export interface DriftCategoryResult {
   readonly halfWidth: number;
 }
 
-/** Result of {@link multinomialDriftTest}. */
-export interface MultinomialDriftTestResult {
-  readonly eValue: number;
-  readonly logEValue: number;
-  readonly boundary: number;
-  readonly alpha: number;
-  /** E ≥ 1/alpha: the mix differs from the baseline (maybe negligibly). */
-  readonly reject: boolean;
+/** Result of {@link multinomialDriftTest}; `reject`: the mix differs from the baseline (maybe negligibly). */
+export interface MultinomialDriftTestResult extends EValueDecision {
   /** `reject` and `tvLower > tvTolerance`: a drift both proven and material. */
   readonly alarm: boolean;
-  readonly pValue: number;
   readonly observations: number;
   /** Observed total-variation distance from the baseline. */
   readonly totalVariation: number;
@@ -449,16 +429,10 @@ export function multinomialDriftTest(options: MultinomialDriftTestOptions): Mult
     excess += Math.max(0, Math.abs((shares[j] ?? 0) - (baselineShares[j] ?? 0)) - halfWidth);
   }
   const tvLower = observations > 0 ? excess / 2 : 0;
-  const boundary = 1 / config.alpha;
-  const reject = logEValue >= Math.log(boundary);
+  const decision = eValueDecision(logEValue, config.alpha);
   return {
-    eValue: Math.exp(logEValue),
-    logEValue,
-    boundary,
-    alpha: config.alpha,
-    reject,
-    alarm: reject && tvLower > config.tvTolerance,
-    pValue: Math.min(1, Math.exp(-logEValue)),
+    ...decision,
+    alarm: decision.reject && tvLower > config.tvTolerance,
     observations,
     totalVariation: observations > 0 ? totalVariation(shares, baselineShares) : 0,
     tvLower,

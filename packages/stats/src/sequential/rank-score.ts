@@ -12,6 +12,7 @@
 
 import { logMeanExp } from '../special.js';
 import { type BucketCounts, midCdf, validateAlignedCounts, validateBucketCounts } from './buckets.js';
+import { type EValueDecision, eValueDecision } from './e-value.js';
 import { requireOpenUnit, StatsInputError } from './errors.js';
 
 /** Alternatives of a rank-score test. */
@@ -72,18 +73,8 @@ export const RANK_SCORE_TEST_DEFAULTS = Object.freeze({
 });
 
 /** Result of {@link rankScoreTest}. */
-export interface RankScoreTestResult {
-  /** Average wealth of the bet components (6 one-sided, 12 two-sided). */
-  readonly eValue: number;
-  readonly logEValue: number;
-  /** Rejection boundary 1/alpha. */
-  readonly boundary: number;
-  readonly alpha: number;
+export interface RankScoreTestResult extends EValueDecision {
   readonly side: RankSide;
-  /** E ≥ 1/alpha: the canary's distribution differs from control's in the tested direction. */
-  readonly reject: boolean;
-  /** min(1, 1/E) at this look (the anytime p-value is its running minimum). */
-  readonly pValue: number;
   readonly canaryCount: number;
   readonly controlCount: number;
   /** Mean reference mid-CDF of canary observations (0.5 = like the reference); `NaN` without data. */
@@ -240,16 +231,10 @@ export function rankScoreTest(options: RankScoreTestOptions): RankScoreTestResul
   const { reference, epochs, alpha, side, grid } = resolveRankScoreTestConfig(options);
   const scores = rankScores(reference);
   const logEValue = rankScoreLogEValue(scores, epochs, side, grid);
-  const boundary = 1 / alpha;
   const summary = summarise(scores, epochs, reference.length);
   return {
-    eValue: Math.exp(logEValue),
-    logEValue,
-    boundary,
-    alpha,
+    ...eValueDecision(logEValue, alpha),
     side,
-    reject: logEValue >= Math.log(boundary),
-    pValue: Math.min(1, Math.exp(-logEValue)),
     ...summary,
   };
 }

@@ -11,6 +11,7 @@
  */
 
 import { logMeanExp, xlog1py } from '../special.js';
+import { type EValueDecision, eValueDecision } from './e-value.js';
 import { requireCount, requireOpenUnit, requirePositive, StatsInputError } from './errors.js';
 
 /** Adverse-event counts observed while the canary share ρ0 stayed constant. */
@@ -56,22 +57,8 @@ export const RATE_TEST_DEFAULTS = Object.freeze({
   grid: Object.freeze([1.1, 1.25, 1.5, 2, 3, 5, 10]) as readonly number[],
 });
 
-/** Result of {@link rateTest}. */
-export interface RateTestResult {
-  /** The e-value E (mixture likelihood ratio); `Infinity` if it overflows. */
-  readonly eValue: number;
-  /** ln E, finite where E overflows. */
-  readonly logEValue: number;
-  /** Rejection boundary 1/alpha. */
-  readonly boundary: number;
-  readonly alpha: number;
-  /** E ≥ 1/alpha: the canary's rate exceeds `tolerance` × control's (roll back). */
-  readonly reject: boolean;
-  /**
-   * min(1, 1/E) at this look. The anytime-valid p-value is the running minimum of this
-   * over all looks; keep it if you need it.
-   */
-  readonly pValue: number;
+/** Result of {@link rateTest}; `reject`: the canary's rate exceeds `tolerance` × control's (roll back). */
+export interface RateTestResult extends EValueDecision {
   /** Canary adverse events k, summed over epochs. */
   readonly canaryEvents: number;
   /** All adverse events m, summed over epochs. */
@@ -198,12 +185,7 @@ export function rateTest(options: RateTestOptions): RateTestResult {
   const rrLower = confidenceBound(epochs, grid, logBoundary, 1);
   const rrUpper = confidenceBound(epochs, grid, logBoundary, -1);
   return {
-    eValue: Math.exp(logEValue),
-    logEValue,
-    boundary,
-    alpha,
-    reject: logEValue >= logBoundary,
-    pValue: Math.min(1, Math.exp(-logEValue)),
+    ...eValueDecision(logEValue, alpha),
     canaryEvents,
     totalEvents,
     relativeRisk: maximumLikelihoodRelativeRisk(epochs, canaryEvents, totalEvents),

@@ -5,6 +5,7 @@
  */
 
 import { type CountsByCategory, dirichletMultinomialLogEValue, validateCategoryCounts } from './categorical.js';
+import { type EValueDecision, eValueDecision } from './e-value.js';
 import { requireOpenUnit, requirePositive, StatsInputError } from './errors.js';
 
 /** Cohort counts observed while the configured split stayed constant. */
@@ -45,15 +46,8 @@ export interface SampleRatioCohort {
   readonly expectedShare: number;
 }
 
-/** Result of {@link sampleRatioTest}. */
-export interface SampleRatioTestResult {
-  readonly eValue: number;
-  readonly logEValue: number;
-  readonly boundary: number;
-  readonly alpha: number;
-  /** E ≥ 1/alpha: the observed split does not match the configured one (freeze verdicts). */
-  readonly reject: boolean;
-  readonly pValue: number;
+/** Result of {@link sampleRatioTest}; `reject`: the observed split does not match the configured one (freeze verdicts). */
+export interface SampleRatioTestResult extends EValueDecision {
   readonly observations: number;
   readonly cohorts: readonly SampleRatioCohort[];
 }
@@ -132,14 +126,8 @@ export function sampleRatioTest(options: SampleRatioTestOptions): SampleRatioTes
       pooledExpected.set(key, (pooledExpected.get(key) ?? 0) + size * (shares[j] ?? 0));
     });
   }
-  const boundary = 1 / alpha;
   return {
-    eValue: Math.exp(logEValue),
-    logEValue,
-    boundary,
-    alpha,
-    reject: logEValue >= Math.log(boundary),
-    pValue: Math.min(1, Math.exp(-logEValue)),
+    ...eValueDecision(logEValue, alpha),
     observations,
     cohorts: keys.map((key) => ({
       key,
