@@ -73,6 +73,7 @@ export {
   FLAG_METADATA_ROLLOUT_ID,
   GEN_AI_OPERATION,
 } from './attributes.js';
+export { envValue } from './env.js';
 export type { ConfigErrorCode, SafeResult } from './errors.js';
 export { CONFIG_ERROR_CODE, ConfigError } from './errors.js';
 export { hashPrompt } from './prompt-hash.js';

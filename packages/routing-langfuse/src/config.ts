@@ -1,5 +1,5 @@
 import type { RetryOptions, RoutingAdapter } from '@agent-canary/controller';
-import { ConfigError } from '@agent-canary/conventions';
+import { ConfigError, envValue } from '@agent-canary/conventions';
 import type { LangfuseClient } from '@langfuse/client';
 
 /** Environment variables read by {@link resolveLangfuseLabelConfig} (explicit options win). */
@@ -77,7 +77,7 @@ export function resolveLangfuseLabelConfig(
       received: inner,
     });
   }
-  const promptName = options.promptName ?? nonEmpty(env[LANGFUSE_LABEL_ENV.promptName]);
+  const promptName = options.promptName ?? envValue(env[LANGFUSE_LABEL_ENV.promptName]);
   if (typeof promptName !== 'string' || promptName.trim() === '') {
     throw new ConfigError({
       path: options.promptName === undefined ? `promptName (env ${LANGFUSE_LABEL_ENV.promptName})` : 'promptName',
@@ -86,10 +86,10 @@ export function resolveLangfuseLabelConfig(
     });
   }
   const canaryLabel =
-    options.canaryLabel ?? nonEmpty(env[LANGFUSE_LABEL_ENV.canaryLabel]) ?? LANGFUSE_LABEL_DEFAULTS.canaryLabel;
+    options.canaryLabel ?? envValue(env[LANGFUSE_LABEL_ENV.canaryLabel]) ?? LANGFUSE_LABEL_DEFAULTS.canaryLabel;
   const productionLabel =
     options.productionLabel ??
-    nonEmpty(env[LANGFUSE_LABEL_ENV.productionLabel]) ??
+    envValue(env[LANGFUSE_LABEL_ENV.productionLabel]) ??
     LANGFUSE_LABEL_DEFAULTS.productionLabel;
   for (const [path, label] of [
     ['canaryLabel', canaryLabel],
@@ -136,8 +136,4 @@ export function versionOfRelease(release: string): number | undefined {
   const match = /^v?(\d{1,9})$/.exec(release);
   const version = match?.[1] === undefined ? Number.NaN : Number(match[1]);
   return Number.isInteger(version) && version > 0 ? version : undefined;
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
 }

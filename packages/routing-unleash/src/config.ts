@@ -1,5 +1,5 @@
 import type { RetryOptions } from '@agent-canary/controller';
-import { ConfigError } from '@agent-canary/conventions';
+import { ConfigError, envValue } from '@agent-canary/conventions';
 
 /** Environment variables read by {@link resolveUnleashAdapterConfig} (explicit options win). */
 export const UNLEASH_ENV = Object.freeze({
@@ -60,7 +60,7 @@ export function resolveUnleashAdapterConfig(
   options: UnleashAdapterOptions = {},
   env: Env = process.env,
 ): UnleashAdapterConfig {
-  const url = options.url ?? nonEmpty(env[UNLEASH_ENV.url]);
+  const url = options.url ?? envValue(env[UNLEASH_ENV.url]);
   if (typeof url !== 'string' || !/^https?:\/\/[^\s]+$/.test(url)) {
     throw new ConfigError({
       path: options.url === undefined ? `url (env ${UNLEASH_ENV.url})` : 'url',
@@ -68,7 +68,7 @@ export function resolveUnleashAdapterConfig(
       received: url,
     });
   }
-  const adminToken = options.adminToken ?? nonEmpty(env[UNLEASH_ENV.adminToken]);
+  const adminToken = options.adminToken ?? envValue(env[UNLEASH_ENV.adminToken]);
   if (typeof adminToken !== 'string' || adminToken.trim() === '') {
     throw new ConfigError({
       path: options.adminToken === undefined ? `adminToken (env ${UNLEASH_ENV.adminToken})` : 'adminToken',
@@ -76,10 +76,10 @@ export function resolveUnleashAdapterConfig(
       received: adminToken,
     });
   }
-  const project = options.project ?? nonEmpty(env[UNLEASH_ENV.project]) ?? UNLEASH_ADAPTER_DEFAULTS.project;
+  const project = options.project ?? envValue(env[UNLEASH_ENV.project]) ?? UNLEASH_ADAPTER_DEFAULTS.project;
   requireName('project', project);
   const environment =
-    options.environment ?? nonEmpty(env[UNLEASH_ENV.environment]) ?? UNLEASH_ADAPTER_DEFAULTS.environment;
+    options.environment ?? envValue(env[UNLEASH_ENV.environment]) ?? UNLEASH_ADAPTER_DEFAULTS.environment;
   requireName('environment', environment);
   const timeoutMillis = options.timeoutMillis ?? UNLEASH_ADAPTER_DEFAULTS.timeoutMillis;
   if (typeof timeoutMillis !== 'number' || !Number.isFinite(timeoutMillis) || timeoutMillis <= 0) {
@@ -98,10 +98,6 @@ export function resolveUnleashAdapterConfig(
     retry: options.retry ?? UNLEASH_ADAPTER_DEFAULTS.retry,
     clock: options.clock ?? Date.now,
   });
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 
 function requireName(path: string, value: unknown): void {

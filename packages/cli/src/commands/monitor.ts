@@ -10,6 +10,7 @@ import {
   SIGNAL_STATUS,
   webhookNotifier,
 } from '@agent-canary/controller';
+import { envValue } from '@agent-canary/conventions';
 import { EXIT_CODE, type ExitCode } from '../exit-codes.js';
 import { CliFailure, createOutput } from '../output.js';
 import { type CommandContext, resolveActor, resolveStorePath, withControllerStore } from './context.js';
@@ -67,7 +68,7 @@ export async function monitorCommand(
   if (options.freezeBaseline && options.reason === undefined) {
     throw new CliFailure('usage', '--freeze-baseline needs --reason <text> (kept with the baseline)', EXIT_CODE.usage);
   }
-  const prometheusUrl = options.prometheus ?? nonEmpty(context.io.env[PROMETHEUS_URL_ENV]);
+  const prometheusUrl = options.prometheus ?? envValue(context.io.env[PROMETHEUS_URL_ENV]);
   const monitorSource = behaviorSource(source, prometheusUrl, options.flag);
   const notifiers: Notifier[] = options.webhook ? [webhookNotifier({ url: options.webhook })] : [];
   return withControllerStore(resolveStorePath(context, options.store), { create: true }, async (store) => {
@@ -131,10 +132,6 @@ async function loop(
   }
   await monitor.idle();
   return monitor.status().openAlerts.length > 0 ? EXIT_CODE.rolledBack : EXIT_CODE.ok;
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 
 function iso(millis: number): string {
