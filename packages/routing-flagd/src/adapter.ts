@@ -19,11 +19,6 @@ export const FLAGD_SCHEMA_URL = 'https://flagd.dev/schema/v0/flags.json';
 
 type FlagFile = Record<string, unknown> & { flags: Record<string, unknown> };
 
-/** A write whose failure no retry will fix; carried out of `withRetry` as a value. */
-interface Permanent {
-  readonly permanent: RoutingError;
-}
-
 /**
  * Routing through a flagd flag file: `apply` replaces the flag's definition atomically
  * (temporary file + rename in the same directory, other flags and keys of the file kept)
@@ -67,37 +62,33 @@ export class FlagdRoutingAdapter implements RoutingAdapter {
   }
 
   private async applyNow(split: RoutingSplit): Promise<ApplyResult> {
-    const outcome = await withRetry<number | Permanent>(async () => {
-      let file: FlagFile;
-      try {
-        file = (await this.load()) ?? { $schema: FLAGD_SCHEMA_URL, flags: {} };
-      } catch (error) {
-        if (error instanceof RoutingError) return { permanent: error };
-        throw error;
-      }
-      const existing = file.flags[split.flagKey];
-      const current = existing === undefined ? undefined : safeSplit(split.flagKey, existing);
-      let version = current?.version ?? 0;
-      if (current === undefined || !sameSplit(current, split) || current.rolloutId !== split.rolloutId) {
-        version = nextVersion(existing);
-        const flags = { ...file.flags, [split.flagKey]: flagdFlagFor(split, version) };
-        try {
-          await this.save({ ...file, flags });
-        } catch (error) {
-          const permanent = permanentWriteError(error, this.config.path, split.flagKey);
-          if (permanent !== undefined) return { permanent };
-          throw error;
+    // A RoutingError (no permission, not a flag file) is one no retry will fix.
+    const isPermanent = (error: unknown) => error instanceof RoutingError;
+    const outcome = await withRetry(
+      async () => {
+        const file = (await this.load()) ?? { $schema: FLAGD_SCHEMA_URL, flags: {} };
+        const existing = file.flags[split.flagKey];
+        const current = existing === undefined ? undefined : safeSplit(split.flagKey, existing);
+        let version = current?.version ?? 0;
+        if (current === undefined || !sameSplit(current, split) || current.rolloutId !== split.rolloutId) {
+          version = nextVersion(existing);
+          const flags = { ...file.flags, [split.flagKey]: flagdFlagFor(split, version) };
+          try {
+            await this.save({ ...file, flags });
+          } catch (error) {
+            throw permanentWriteError(error, this.config.path, split.flagKey) ?? error;
+          }
         }
-      }
-      const readBack = await this.read(split.flagKey);
-      if (!sameSplit(readBack, split) || readBack?.rolloutId !== split.rolloutId) {
-        throw new Error(`read-back of ${this.config.path} does not show the split yet`);
-      }
-      return version;
-    }, this.config.retry);
+        const readBack = await this.read(split.flagKey);
+        if (!sameSplit(readBack, split) || readBack?.rolloutId !== split.rolloutId) {
+          throw new Error(`read-back of ${this.config.path} does not show the split yet`);
+        }
+        return version;
+      },
+      { ...this.config.retry, isPermanent },
+    );
     if (!outcome.ok) return { acknowledged: false, attempts: outcome.attempts, reason: String(outcome.error) };
     const version = outcome.value;
-    if (typeof version === 'object') throw version.permanent;
     return { acknowledged: true, acknowledgedAtMillis: this.config.clock(), attempts: outcome.attempts, version };
   }
 

@@ -32,6 +32,7 @@ export interface LangfuseLabelAdapter extends RoutingAdapter {
 
 /** Errors that no retry can fix: they leave `apply` at once. */
 const PERMANENT: ReadonlySet<string> = new Set([ROUTING_ERROR_CODE.unauthorized, ROUTING_ERROR_CODE.flagNotFound]);
+const isPermanent = (error: unknown) => error instanceof RoutingError && PERMANENT.has(error.code);
 
 /**
  * Where the labels point after `split` was applied: the canary label on the canary
@@ -117,8 +118,8 @@ export function createLangfuseLabelAdapter(options: LangfuseLabelAdapterOptions)
   async function moveLabels(
     targetFor: (now: LabelPositions) => LabelPositions,
   ): Promise<{ attempts: number; problem?: string }> {
-    const outcome = await withRetry(async () => {
-      try {
+    const outcome = await withRetry(
+      async () => {
         const now = await labels();
         const target = targetFor(now);
         for (const [label, version, current] of [
@@ -137,13 +138,9 @@ export function createLangfuseLabelAdapter(options: LangfuseLabelAdapterOptions)
             `labels read back as ${canaryLabel}=${back.canary} ${productionLabel}=${back.production}, not ${target.canary}/${target.production}`,
           );
         }
-        return undefined;
-      } catch (error) {
-        if (error instanceof RoutingError && PERMANENT.has(error.code)) return error;
-        throw error;
-      }
-    }, config.retry);
-    if (outcome.ok && outcome.value !== undefined) throw outcome.value;
+      },
+      { ...config.retry, isPermanent },
+    );
     if (outcome.ok) return { attempts: outcome.attempts };
     const problem = outcome.error instanceof Error ? outcome.error.message : String(outcome.error);
     return { attempts: outcome.attempts, problem: `labels: ${problem}` };

@@ -38,10 +38,8 @@ class TransientError extends Error {
   override readonly name = 'TransientError';
 }
 
-/** A failure no retry will fix; carried out of `withRetry` as a value. */
-interface Permanent {
-  readonly permanent: RoutingError;
-}
+/** A RoutingError (credentials, missing flag, wrong shape, a refused request) is one no retry will fix. */
+const isPermanent = (error: unknown) => error instanceof RoutingError;
 
 /**
  * Routing through LaunchDarkly's REST API: `apply` reads the flag, sends one semantic patch
@@ -87,8 +85,8 @@ export class LaunchDarklyRoutingAdapter implements RoutingAdapter {
    */
   stop(flagKey: string, comment = 'agent-canary: emergency stop'): Promise<ApplyResult> {
     const result = this.writes.then(async () => {
-      const outcome = await withRetry(async () => {
-        try {
+      const outcome = await withRetry(
+        async () => {
           const flag = await this.getFlag(flagKey);
           const instructions = this.stopInstructions(flag);
           if (instructions.length > 0)
@@ -97,11 +95,9 @@ export class LaunchDarklyRoutingAdapter implements RoutingAdapter {
           if (readBack.environments[this.config.environmentKey]?.on !== false)
             throw new TransientError('flag not off yet');
           return { version: readBack._version };
-        } catch (error) {
-          if (error instanceof RoutingError) return { permanent: error };
-          throw error;
-        }
-      }, this.config.retry);
+        },
+        { ...this.config.retry, isPermanent },
+      );
       return this.result(outcome);
     });
     this.writes = result.catch(() => undefined);
@@ -113,8 +109,8 @@ export class LaunchDarklyRoutingAdapter implements RoutingAdapter {
   }
 
   private async applyNow(split: RoutingSplit): Promise<ApplyResult> {
-    const outcome = await withRetry(async () => {
-      try {
+    const outcome = await withRetry(
+      async () => {
         const flag = await this.getFlag(split.flagKey);
         let current: RoutingSplit | undefined;
         try {
@@ -157,11 +153,9 @@ export class LaunchDarklyRoutingAdapter implements RoutingAdapter {
           throw new TransientError('read-back does not show the split yet');
         }
         return { version: readBack._version };
-      } catch (error) {
-        if (error instanceof RoutingError) return { permanent: error };
-        throw error;
-      }
-    }, this.config.retry);
+      },
+      { ...this.config.retry, isPermanent },
+    );
     return this.result(outcome);
   }
 
@@ -176,11 +170,10 @@ export class LaunchDarklyRoutingAdapter implements RoutingAdapter {
     return instructions;
   }
 
-  private result(outcome: RetryResult<Permanent | { version: number | undefined }>): ApplyResult {
+  private result(outcome: RetryResult<{ version: number | undefined }>): ApplyResult {
     if (!outcome.ok) {
       return { acknowledged: false, attempts: outcome.attempts, reason: String(outcome.error) };
     }
-    if ('permanent' in outcome.value) throw outcome.value.permanent;
     const version = outcome.value.version;
     return {
       acknowledged: true,

@@ -34,6 +34,7 @@ const PERMANENT: ReadonlySet<string> = new Set([
   ROUTING_ERROR_CODE.flagNotFound,
   ROUTING_ERROR_CODE.flagShape,
 ]);
+const isPermanent = (error: unknown) => error instanceof RoutingError && PERMANENT.has(error.code);
 
 /**
  * Routes through the Unleash Admin API: one `flexibleRollout` strategy in one
@@ -163,23 +164,16 @@ export function createUnleashAdapter(options: UnleashAdapterOptions = {}): Unlea
     read,
     async apply(split: RoutingSplit): Promise<ApplyResult> {
       const desired = strategyForSplit(split);
-      let permanent: RoutingError | undefined;
-      const outcome = await withRetry(async () => {
-        try {
+      const outcome = await withRetry(
+        async () => {
           await writeOnce(split, desired);
           const back = await read(split.flagKey);
           if (!sameSplit(back, split) || back?.rolloutId !== split.rolloutId) {
             throw new Error(`read-back shows ${describe(back)}, not ${describe(split)}`);
           }
-        } catch (error) {
-          if (error instanceof RoutingError && PERMANENT.has(error.code)) {
-            permanent = error;
-            return;
-          }
-          throw error;
-        }
-      }, config.retry);
-      if (permanent !== undefined) throw permanent;
+        },
+        { ...config.retry, isPermanent },
+      );
       if (!outcome.ok) {
         const reason = outcome.error instanceof Error ? outcome.error.message : String(outcome.error);
         return { acknowledged: false, attempts: outcome.attempts, reason };

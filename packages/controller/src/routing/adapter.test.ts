@@ -3,6 +3,21 @@ import { describe, expect, it } from 'vitest';
 import { assertValidSplit, type RoutingSplit, sameSplit, withRetry } from './adapter.js';
 
 describe('withRetry', () => {
+  it('throws a permanent error at once instead of retrying it', async () => {
+    let calls = 0;
+    const refused = new Error('401');
+    await expect(
+      withRetry(
+        async () => {
+          calls++;
+          throw refused;
+        },
+        { isPermanent: (error) => error === refused, sleep: async () => {} },
+      ),
+    ).rejects.toBe(refused);
+    expect(calls).toBe(1);
+  });
+
   it('backs off exponentially with jitter, capped, until the attempt succeeds', async () => {
     const delays: number[] = [];
     let calls = 0;

@@ -106,6 +106,11 @@ export interface RetryOptions {
   readonly sleep?: (millis: number) => Promise<void>;
   /** Injected for tests. @default Math.random */
   readonly random?: () => number;
+  /**
+   * Errors no retry can fix (bad credentials, a missing flag, a flag of the wrong shape): one
+   * for which this returns true ends the retries at once and is thrown. @default none
+   */
+  readonly isPermanent?: (error: unknown) => boolean;
 }
 
 /** Defaults of {@link RetryOptions}. */
@@ -123,7 +128,8 @@ export type RetryResult<T> =
 
 /**
  * Runs `attempt` until it returns without throwing, with exponential backoff and jitter
- * between attempts. Never throws: the last error comes back in the result.
+ * between attempts. The last error comes back in the result; only an error that
+ * `isPermanent` accepts is thrown, at once.
  *
  * @example
  * const result = await withRetry(async () => { await write(split); if (!sameSplit(await read(), split)) throw new Error('not yet'); });
@@ -143,6 +149,7 @@ export async function withRetry<T>(
     try {
       return { ok: true, value: await attempt(n), attempts: n };
     } catch (error) {
+      if (options.isPermanent?.(error)) throw error;
       lastError = error;
     }
     if (n < maxAttempts) {
