@@ -1,5 +1,5 @@
 /**
- * `pnpm bench`: runs every benchmark under packages/<name>/bench/*.bench.ts (each exports
+ * `pnpm bench`: runs every benchmark under packages/<name>/bench/*.bench.ts and bench/*.bench.ts (each exports
  * `run(): Promise<BenchSection>`) and writes their results to docs/benchmarks.md, with
  * the command and the machine. `pnpm bench <filter>` runs only files whose path contains it.
  * Benchmarks compare ratios measured in one run: machines here are shared and noisy.
@@ -20,14 +20,17 @@ const ROOT = join(import.meta.dirname, '..');
 const DOC = join(ROOT, 'docs', 'benchmarks.md');
 const filter = process.argv[2] ?? '';
 
-const files = readdirSync(join(ROOT, 'packages')).flatMap((name) => {
-  const dir = join(ROOT, 'packages', name, 'bench');
-  return existsSync(dir)
+const benchFiles = (dir: string): string[] =>
+  existsSync(dir)
     ? readdirSync(dir)
         .filter((file) => file.endsWith('.bench.ts'))
         .map((file) => join(dir, file))
     : [];
-});
+// A package's own benchmarks, then the cross-package ones in bench/ (as test/ for tests).
+const files = [
+  ...readdirSync(join(ROOT, 'packages')).flatMap((name) => benchFiles(join(ROOT, 'packages', name, 'bench'))),
+  ...benchFiles(join(ROOT, 'bench')),
+];
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 for (const file of files.filter((path) => path.includes(filter))) {

@@ -11,7 +11,6 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '@agent-canary/conventions';
 import {
   type DemoProgress,
   type DemoResult,
@@ -19,7 +18,8 @@ import {
   runDemo,
   SCENARIO,
   type Scenario,
-} from '@agent-canary/example-support-agent';
+} from '@agent-canary/cli/demo';
+import { ConfigError } from '@agent-canary/conventions';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const dirs: string[] = [];

@@ -9,8 +9,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runDemo, SCENARIO } from '@agent-canary/cli/demo';
 import { RolloutStore } from '@agent-canary/controller';
-import { runDemo, SCENARIO } from '@agent-canary/example-support-agent';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const dirs: string[] = [];

@@ -7,20 +7,18 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { RolloutController, RolloutStore, webhookNotifier } from '@agent-canary/controller';
+import { InMemoryRoutingAdapter } from '@agent-canary/conventions/testing';
+import type { GateEvaluator } from '@agent-canary/gate';
+import { ReleaseTaggingSpanProcessor, traceAgentTurn, traceToolCall, withRelease } from '@agent-canary/instrumentation';
 import {
   createBehaviorMonitor,
   createRelease,
   type DriftNotification,
-  type GateEvaluator,
-  InMemoryRoutingAdapter,
   MONITOR_PHASE,
   processorBehaviorSource,
-  RolloutController,
-  RolloutStore,
   showRelease,
-  webhookNotifier,
-} from '@agent-canary/controller';
-import { ReleaseTaggingSpanProcessor, traceAgentTurn, traceToolCall, withRelease } from '@agent-canary/instrumentation';
+} from '@agent-canary/monitor';
 import { BehaviorSpanProcessor } from '@agent-canary/processor';
 import { createRng } from '@agent-canary/stats';
 import { context, trace } from '@opentelemetry/api';

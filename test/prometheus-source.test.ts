@@ -5,16 +5,7 @@
  * the in-process source's for the same spans.
  */
 
-import {
-  type CohortWindow,
-  createGate,
-  inProcessSource,
-  type MetricQuery,
-  prometheusSource,
-  quantileOf,
-  resolveGateConfig,
-  totalCount,
-} from '@agent-canary/controller';
+import { inProcessSource, prometheusSource } from '@agent-canary/controller';
 import {
   ATTR_COHORT,
   ATTR_ERROR_TYPE,
@@ -30,6 +21,14 @@ import {
   type Cohort,
   FEEDBACK_SPAN_NAME,
 } from '@agent-canary/conventions';
+import {
+  type CohortWindow,
+  createGate,
+  type MetricQuery,
+  quantileOf,
+  resolveGateConfig,
+  totalCount,
+} from '@agent-canary/gate';
 import { BehaviorSpanProcessor } from '@agent-canary/processor';
 import { type Attributes, context, SpanStatusCode, trace } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';

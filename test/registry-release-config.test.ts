@@ -8,14 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  createRelease,
-  type GateEvaluator,
-  listReleases,
-  RolloutController,
-  RolloutStore,
-  releaseConfigReader,
-} from '@agent-canary/controller';
+import { RolloutController, RolloutStore } from '@agent-canary/controller';
 import {
   ATTR_COHORT,
   ATTR_GEN_AI_OPERATION_NAME,
@@ -25,6 +18,7 @@ import {
   ATTR_RELEASE_MODEL,
   ATTR_RELEASE_PROMPT_HASH,
 } from '@agent-canary/conventions';
+import type { GateEvaluator } from '@agent-canary/gate';
 import {
   hashPrompt,
   type ReleaseConfig,
@@ -33,6 +27,7 @@ import {
   resolveReleaseConfig,
   withResolvedRelease,
 } from '@agent-canary/instrumentation';
+import { createRelease, listReleases, releaseConfigReader } from '@agent-canary/monitor';
 import { BehaviorSpanProcessor, selectSeries } from '@agent-canary/processor';
 import { EmbeddedProvider, EmbeddedRoutingAdapter } from '@agent-canary/routing';
 import { OpenFeature } from '@openfeature/server-sdk';

@@ -6,8 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RoutingSplit } from '@agent-canary/controller';
-import type { Cohort, ReleaseAssignment } from '@agent-canary/conventions';
+import type { Cohort, ReleaseAssignment, RoutingSplit } from '@agent-canary/conventions';
 import { resolveRelease } from '@agent-canary/instrumentation';
 import { bucketFor, cohortFor, EmbeddedProvider, EmbeddedRoutingAdapter } from '@agent-canary/routing';
 import { createFlagdAdapter } from '@agent-canary/routing-flagd';

@@ -5,17 +5,9 @@
  * SDK and `resolveRelease`.
  */
 
-import {
-  type GateEvaluation,
-  type GateEvaluator,
-  type Notification,
-  ROUTING_ERROR_CODE,
-  RolloutController,
-  RolloutStore,
-  type RoutingSplit,
-  sameSplit,
-} from '@agent-canary/controller';
-import { ConfigError } from '@agent-canary/conventions';
+import { type Notification, RolloutController, RolloutStore } from '@agent-canary/controller';
+import { ConfigError, ROUTING_ERROR_CODE, type RoutingSplit, sameSplit } from '@agent-canary/conventions';
+import type { GateEvaluation, GateEvaluator } from '@agent-canary/gate';
 import { resolveRelease } from '@agent-canary/instrumentation';
 import { EmbeddedProvider, EmbeddedRoutingAdapter } from '@agent-canary/routing';
 // Relative: the root package.json does not list the provider packages (yet).

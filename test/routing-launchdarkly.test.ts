@@ -5,8 +5,7 @@
  * TestData source; the agent app reads with the real LaunchDarkly OpenFeature provider,
  * wrapped by LaunchDarklyReleaseProvider, and `resolveRelease` gives the assignment.
  */
-import type { RoutingSplit } from '@agent-canary/controller';
-import type { Cohort, ReleaseAssignment } from '@agent-canary/conventions';
+import type { Cohort, ReleaseAssignment, RoutingSplit } from '@agent-canary/conventions';
 import { resolveRelease } from '@agent-canary/instrumentation';
 import { bucketFor, cohortFor } from '@agent-canary/routing';
 import { createLaunchDarklyAdapter, LaunchDarklyReleaseProvider } from '@agent-canary/routing-launchdarkly';

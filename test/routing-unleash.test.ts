@@ -4,16 +4,9 @@
  * our OpenFeature provider and `resolveRelease`.
  */
 
-import {
-  type GateEvaluation,
-  type GateEvaluator,
-  ROUTING_ERROR_CODE,
-  RolloutController,
-  RolloutStore,
-  type RoutingSplit,
-  sameSplit,
-} from '@agent-canary/controller';
-import { ConfigError } from '@agent-canary/conventions';
+import { RolloutController, RolloutStore } from '@agent-canary/controller';
+import { ConfigError, ROUTING_ERROR_CODE, type RoutingSplit, sameSplit } from '@agent-canary/conventions';
+import type { GateEvaluation, GateEvaluator } from '@agent-canary/gate';
 import { resolveRelease } from '@agent-canary/instrumentation';
 // Relative: the root package.json does not list the provider packages (yet).
 import { createUnleashAdapter, UnleashProvider } from '@agent-canary/routing-unleash';

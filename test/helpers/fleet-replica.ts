@@ -12,8 +12,9 @@
  * and reports on stdout, one JSON object per line, what it served per cohort, in total and
  * since the flag file last changed (as seen by the provider's ConfigurationChanged event).
  */
+
+import { CANARY_BEHAVIOR, drawIntent, STABLE_BEHAVIOR, SupportAgent } from '@agent-canary/cli/demo';
 import type { Cohort } from '@agent-canary/conventions';
-import { CANARY_BEHAVIOR, drawIntent, STABLE_BEHAVIOR, SupportAgent } from '@agent-canary/example-support-agent';
 import { ReleaseTaggingSpanProcessor } from '@agent-canary/instrumentation';
 import { BehaviorSpanProcessor } from '@agent-canary/processor';
 import { createRng } from '@agent-canary/stats';

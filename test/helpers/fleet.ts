@@ -8,16 +8,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  createGate,
-  isFinalPhase,
-  type MetricSource,
-  RolloutController,
-  type RolloutStatus,
-  type RolloutStore,
-  resolveGateConfig,
-} from '@agent-canary/controller';
+import { isFinalPhase, RolloutController, type RolloutStatus, type RolloutStore } from '@agent-canary/controller';
 import type { Cohort } from '@agent-canary/conventions';
+import { createGate, type MetricSource, resolveGateConfig } from '@agent-canary/gate';
 import { createFlagdAdapter, type FlagdRoutingAdapter } from '@agent-canary/routing-flagd';
 import type { ReplicaConfig, ReplicaReport } from './fleet-replica.js';
 

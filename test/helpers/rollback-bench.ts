@@ -3,7 +3,7 @@
  * that decides a rollback at once and records when, a wall clock comparable across
  * processes, and the quantile used in their tables.
  */
-import type { GateContext, GateEvaluation, GateEvaluator, GateResult } from '@agent-canary/controller';
+import type { GateContext, GateEvaluation, GateEvaluator, GateResult } from '@agent-canary/gate';
 
 /** Epoch milliseconds with sub-millisecond resolution (comparable with a child process's). */
 export const wallNow = (): number => performance.timeOrigin + performance.now();

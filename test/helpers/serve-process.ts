@@ -4,13 +4,9 @@
  * `startServer({ handleSignals: true })`. Config is the first argument (JSON); prints one
  * JSON line `{ "url": ... }` once listening, and `{ "closed": true }` after a graceful shutdown.
  */
-import {
-  createGate,
-  inProcessSource,
-  RolloutController,
-  RolloutStore,
-  resolveGateConfig,
-} from '@agent-canary/controller';
+
+import { inProcessSource, RolloutController, RolloutStore } from '@agent-canary/controller';
+import { createGate, resolveGateConfig } from '@agent-canary/gate';
 import { BehaviorSpanProcessor } from '@agent-canary/processor';
 import { createFlagdAdapter } from '@agent-canary/routing-flagd';
 import { startServer } from '@agent-canary/server';

@@ -6,7 +6,7 @@
  * the rollout controller widens the canary step by step — or rolls it back.
  */
 
-import { createEmbeddedCanary, type EmbeddedCanary } from '@agent-canary/cli';
+import { createEmbeddedCanary, type EmbeddedCanary } from '@agent-canary/embedded';
 import { withRelease } from '@agent-canary/instrumentation';
 import type { SpanCounts } from '@agent-canary/processor';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';

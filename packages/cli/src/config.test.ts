@@ -1,7 +1,8 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveGateConfig, resolveRolloutConfig } from '@agent-canary/controller';
+import { resolveRolloutConfig } from '@agent-canary/controller';
+import { resolveGateConfig } from '@agent-canary/gate';
 import { describe, expect, it } from 'vitest';
 import {
   ConfigFileError,

@@ -11,13 +11,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import {
-  type GateOptions,
-  type RolloutOptions,
-  safeResolveGateConfig,
-  safeResolveRolloutConfig,
-} from '@agent-canary/controller';
+import { type RolloutOptions, safeResolveRolloutConfig } from '@agent-canary/controller';
 import { ConfigError, type SafeResult } from '@agent-canary/conventions';
+import { type GateOptions, safeResolveGateConfig } from '@agent-canary/gate';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 

@@ -1,7 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InMemoryRoutingAdapter, RolloutController, RolloutStore } from '@agent-canary/controller';
+import { RolloutController, RolloutStore } from '@agent-canary/controller';
+import { InMemoryRoutingAdapter } from '@agent-canary/conventions/testing';
 import { describe, expect, it } from 'vitest';
 import { controllerStoreOpener } from './controller-store.js';
 

@@ -8,19 +8,17 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
-  type GateEvaluator,
-  type GateResult,
   isFinalPhase,
-  type JsonValue,
   type Notifier,
   RolloutController,
   type RolloutRecord,
   RolloutStore,
-  type RoutingAdapter,
   type StoredTransition,
   splitForPercent,
   webhookNotifier,
 } from '@agent-canary/controller';
+import type { RoutingAdapter } from '@agent-canary/conventions';
+import type { GateEvaluator, GateResult, JsonValue } from '@agent-canary/gate';
 import type { RolloutDefinition, RoutingDefinition } from './config.js';
 import { EXIT_CODE } from './exit-codes.js';
 import { CliFailure } from './output.js';

@@ -9,7 +9,7 @@ export type {
   DemoRunner,
   DemoRunOptions,
 } from './commands/demo.js';
-export { formatDemoResult, loadRepositoryDemo } from './commands/demo.js';
+export { bundledDemo, formatDemoResult } from './commands/demo.js';
 export type { MonitorCommandOptions } from './commands/monitor.js';
 export { PROMETHEUS_URL_ENV } from './commands/monitor.js';
 export type { ReleaseCreateOptions, ReleaseListOptions, ReleaseShowOptions } from './commands/release.js';
@@ -18,11 +18,7 @@ export type { ReportOptions } from './commands/report.js';
 export type { RolloutActionOptions, RolloutStartOptions, RolloutStatusOptions } from './commands/rollout.js';
 export type { ServeCommandOptions } from './commands/serve.js';
 export type { SimulateCommandOptions } from './commands/simulate.js';
-export type {
-  RolloutDefinition,
-  RoutingDefinition,
-  RoutingProvider,
-} from './config.js';
+export type { RolloutDefinition, RoutingDefinition, RoutingProvider } from './config.js';
 export {
   ConfigFileError,
   loadRolloutDefinition,
@@ -34,10 +30,6 @@ export {
 } from './config.js';
 export type { ControllerStoreOptions, RoutingFactory } from './controller-store.js';
 export { controllerStoreOpener, sharesOfLabel, toolMixOfSnapshot } from './controller-store.js';
-export type { EmbeddedCanaryConfig, EmbeddedCanaryOptions } from './embedded/config.js';
-export { EMBEDDED_CANARY_DEFAULTS, resolveEmbeddedCanaryConfig } from './embedded/config.js';
-export type { EmbeddedCanary } from './embedded/embedded-canary.js';
-export { createEmbeddedCanary } from './embedded/embedded-canary.js';
 export type { ExitCode } from './exit-codes.js';
 export { EXIT_CODE } from './exit-codes.js';
 export type { CliIo } from './io.js';
@@ -48,14 +40,7 @@ export type { RunDependencies } from './program.js';
 export { run } from './program.js';
 export type { Progress, ProgressOptions, ProgressState, StatusLine } from './progress.js';
 export { createProgress, createStatusLine, formatProgress } from './progress.js';
-export type {
-  CheckPoint,
-  CheckSeries,
-  ReportData,
-  ReportDecision,
-  RequestPoint,
-  SharePoint,
-} from './report/data.js';
+export type { CheckPoint, CheckSeries, ReportData, ReportDecision, RequestPoint, SharePoint } from './report/data.js';
 export { buildReportData, checkSeriesOf } from './report/data.js';
 export type { RenderReportOptions } from './report/html.js';
 export { escapeHtml, jsonForScript, loadChartJsSource, renderReportHtml } from './report/html.js';

@@ -1,13 +1,9 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type GateEvaluator,
-  type GateResult,
-  InMemoryRoutingAdapter,
-  RolloutController,
-  RolloutStore,
-} from '@agent-canary/controller';
+import { RolloutController, RolloutStore } from '@agent-canary/controller';
+import { InMemoryRoutingAdapter } from '@agent-canary/conventions/testing';
+import type { GateEvaluator, GateResult } from '@agent-canary/gate';
 import { describe, expect, it } from 'vitest';
 import { controllerStoreOpener } from './controller-store.js';
 import { EXIT_CODE } from './exit-codes.js';

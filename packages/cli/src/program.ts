@@ -4,7 +4,8 @@
  * every command runs in tests without spawning a process.
  */
 import { readFileSync } from 'node:fs';
-import { type MetricSource, RELEASE_STATUS, type ReleaseStatus } from '@agent-canary/controller';
+import type { MetricSource } from '@agent-canary/gate';
+import { RELEASE_STATUS, type ReleaseStatus } from '@agent-canary/monitor';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { configValidate } from './commands/config.js';
 import { type CommandContext, DEFAULT_STORE_PATH, ENV } from './commands/context.js';
@@ -33,7 +34,7 @@ export interface RunDependencies {
   readonly shutdown?: AbortSignal;
   /** Metric source of `monitor` instead of the Prometheus HTTP API (tests, embedding). @default Prometheus at `--prometheus` */
   readonly metricSource?: MetricSource;
-  /** Runs `demo`. @default `runDemo` of the repository's support-agent example */
+  /** Runs `demo`. @default the bundled support-agent demo (`bundledDemo`) */
   readonly runDemo?: DemoRunner;
 }
 

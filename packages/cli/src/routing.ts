@@ -8,7 +8,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import type { RoutingAdapter } from '@agent-canary/controller';
+import type { RoutingAdapter } from '@agent-canary/conventions';
 import { ConfigError } from '@agent-canary/conventions';
 import type { LaunchDarklyAdapterOptions } from '@agent-canary/routing-launchdarkly';
 import type { UnleashAdapterOptions } from '@agent-canary/routing-unleash';

@@ -7,10 +7,10 @@
 import {
   MANUAL_ACTION as CONTROLLER_MANUAL_ACTION,
   type ManualAction as ControllerManualAction,
-  type GateResult,
   type RolloutStep,
 } from '@agent-canary/controller';
 import type { Cohort } from '@agent-canary/conventions';
+import type { GateResult } from '@agent-canary/gate';
 import type { RolloutDefinition } from './config.js';
 
 /** How a finished rollout ended. */

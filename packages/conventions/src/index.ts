@@ -77,6 +77,16 @@ export { envValue } from './env.js';
 export type { ConfigErrorCode, SafeResult } from './errors.js';
 export { CONFIG_ERROR_CODE, ConfigError } from './errors.js';
 export { hashPrompt } from './prompt-hash.js';
+export type {
+  ModelParameterValue,
+  PromptReference,
+  ReleaseConfigReader,
+  ReleaseConfiguration,
+} from './release-config.js';
+export type { ApplyResult, RetryOptions, RetryResult, RoutingAdapter, RoutingSplit } from './routing.js';
+export { assertValidSplit, RETRY_DEFAULTS, sameSplit, TOTAL_BASIS_POINTS, withRetry } from './routing.js';
+export type { RoutingErrorCode, RoutingErrorOptions } from './routing-errors.js';
+export { ROUTING_ERROR_CODE, RoutingError } from './routing-errors.js';
 export { hashSubject } from './subject.js';
 export type {
   AgentSpanFacts,

@@ -1,3 +1,4 @@
+export type { ModelParameterValue, ReleaseConfigReader } from '@agent-canary/conventions';
 export type { ContentCaptureOptions, ContentKind, MaskFunction } from './content.js';
 export { CONTENT_KIND } from './content.js';
 export type { Evaluator, EvaluatorInput, EvaluatorSignal } from './evaluators.js';
@@ -11,19 +12,11 @@ export {
 } from './evaluators.js';
 export type { FeedbackOptions } from './feedback.js';
 export { recordFeedback } from './feedback.js';
-export type {
-  AgentCanaryHandle,
-  LangfuseOptions,
-  OtlpOptions,
-  RegisterConfig,
-  RegisterOptions,
-} from './register.js';
+export type { AgentCanaryHandle, LangfuseOptions, OtlpOptions, RegisterConfig, RegisterOptions } from './register.js';
 export { ENV_CAPTURE_CONTENT, REGISTER_DEFAULTS, registerAgentCanary, resolveRegisterConfig } from './register.js';
 export type {
-  ModelParameterValue,
   PromptLabelLookup,
   ReleaseConfig,
-  ReleaseConfigReader,
   ReleaseConfigSource,
   ResolvedRelease,
   ResolveReleaseConfigOptions,

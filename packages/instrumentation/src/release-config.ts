@@ -13,37 +13,19 @@ import {
   hashPrompt,
   hashSubject,
   type ReleaseAssignment,
+  type ReleaseConfigReader,
+  type ReleaseConfiguration,
 } from '@agent-canary/conventions';
 import type { Client, EvaluationContext, JsonValue } from '@openfeature/server-sdk';
 import { type Attributes, type Context, context, diag, trace } from '@opentelemetry/api';
 import { contextWithRelease, releaseAttributes } from './release-context.js';
 import { cohortOf, recordEvaluation, resolveRelease } from './resolve-release.js';
 
-/** A scalar model parameter (temperature, top_p, max_tokens, ...). */
-export type ModelParameterValue = string | number | boolean;
-
 /**
  * The concrete configuration of a release: the prompt and model the app must use when it
- * is assigned this release. Same shape as `ReleaseConfiguration` of the controller's
- * registry.
+ * is assigned this release (`ReleaseConfiguration` of `@agent-canary/conventions`).
  */
-export interface ReleaseConfig {
-  /** Release id (the value routing assigns). */
-  readonly id: string;
-  /** Hash of the prompt text, e.g. from {@link hashPrompt}. */
-  readonly promptHash: string;
-  /** The prompt in a prompt-management system (Langfuse name / version / label). */
-  readonly prompt?: { readonly name: string; readonly version?: number; readonly label?: string };
-  /** Model name as sent to the provider. */
-  readonly model: string;
-  readonly provider?: string;
-  readonly parameters: Readonly<Record<string, ModelParameterValue>>;
-}
-
-/** Reads release configurations by id (the controller's `releaseConfigReader(store)` is one). */
-export interface ReleaseConfigReader {
-  getReleaseConfig(id: string): ReleaseConfig | undefined | Promise<ReleaseConfig | undefined>;
-}
+export type ReleaseConfig = ReleaseConfiguration;
 
 /**
  * Resolves a release id to its configuration through prompt labels (Langfuse: the release

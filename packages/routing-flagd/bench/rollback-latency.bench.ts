@@ -11,7 +11,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RoutingAdapter, RoutingSplit } from '@agent-canary/controller';
+import type { RoutingAdapter, RoutingSplit } from '@agent-canary/conventions';
 import { bucketFor, cohortFor, EmbeddedProvider, EmbeddedRoutingAdapter } from '@agent-canary/routing';
 import { FlagdProvider } from '@openfeature/flagd-provider';
 import { type Client, OpenFeature, type Provider } from '@openfeature/server-sdk';

@@ -1,8 +1,7 @@
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROUTING_ERROR_CODE, type RoutingSplit, sameSplit } from '@agent-canary/controller';
-import { ConfigError } from '@agent-canary/conventions';
+import { ConfigError, ROUTING_ERROR_CODE, type RoutingSplit, sameSplit } from '@agent-canary/conventions';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFlagdAdapter } from './adapter.js';
 import { resolveFlagdAdapterConfig } from './config.js';

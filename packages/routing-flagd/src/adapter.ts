@@ -10,7 +10,7 @@ import {
   type RoutingSplit,
   sameSplit,
   withRetry,
-} from '@agent-canary/controller';
+} from '@agent-canary/conventions';
 import { type FlagdAdapterConfig, type FlagdAdapterOptions, resolveFlagdAdapterConfig } from './config.js';
 import { FLAGD_PROVIDER, FLAGD_VERSION_METADATA, flagdFlagFor, splitFromFlagdFlag } from './flag-definition.js';
 

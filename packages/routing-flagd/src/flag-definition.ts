@@ -1,5 +1,10 @@
-import { ROUTING_ERROR_CODE, RoutingError, type RoutingSplit } from '@agent-canary/controller';
-import { COHORT, FLAG_METADATA_ROLLOUT_ID } from '@agent-canary/conventions';
+import {
+  COHORT,
+  FLAG_METADATA_ROLLOUT_ID,
+  ROUTING_ERROR_CODE,
+  RoutingError,
+  type RoutingSplit,
+} from '@agent-canary/conventions';
 
 /** Provider name used in {@link RoutingError}s of this package. */
 export const FLAGD_PROVIDER = 'flagd';

@@ -1,12 +1,12 @@
 import {
   type ApplyResult,
+  ConfigError,
   ROUTING_ERROR_CODE,
   type RoutingAdapter,
   RoutingError,
   type RoutingSplit,
   withRetry,
-} from '@agent-canary/controller';
-import { ConfigError } from '@agent-canary/conventions';
+} from '@agent-canary/conventions';
 import {
   type LangfuseLabelAdapterOptions,
   type LangfuseLabelConfig,

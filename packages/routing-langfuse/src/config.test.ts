@@ -1,5 +1,5 @@
-import { InMemoryRoutingAdapter } from '@agent-canary/controller';
 import { ConfigError } from '@agent-canary/conventions';
+import { InMemoryRoutingAdapter } from '@agent-canary/conventions/testing';
 import { LangfuseClient } from '@langfuse/client';
 import { describe, expect, it } from 'vitest';
 import { expectedLabels } from './adapter.js';

@@ -1,4 +1,4 @@
-import type { RetryOptions, RoutingAdapter } from '@agent-canary/controller';
+import type { RetryOptions, RoutingAdapter } from '@agent-canary/conventions';
 import { ConfigError, envValue } from '@agent-canary/conventions';
 import type { LangfuseClient } from '@langfuse/client';
 

@@ -16,6 +16,8 @@ export type {
   PostVerdictScoresOptions,
   PostVerdictScoresResult,
   RecentTracesOptions,
+  VerdictNotification,
+  VerdictNotifier,
   VerdictScore,
 } from './scores.js';
 export { langfuseVerdictNotifier, postVerdictScores, RecentTraces, VERDICT_SCORE_NAME } from './scores.js';

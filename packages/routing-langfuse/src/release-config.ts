@@ -1,4 +1,4 @@
-import type { ModelParameterValue, ReleaseConfiguration } from '@agent-canary/controller';
+import type { ModelParameterValue, ReleaseConfiguration } from '@agent-canary/conventions';
 import { ConfigError, hashPrompt } from '@agent-canary/conventions';
 import type { LangfuseClient } from '@langfuse/client';
 import { diag } from '@opentelemetry/api';

@@ -1,5 +1,11 @@
-import { type Notification, type Notifier, type RetryOptions, withRetry } from '@agent-canary/controller';
-import { COHORT, type Cohort, type ReleaseAssignment, type Verdict } from '@agent-canary/conventions';
+import {
+  COHORT,
+  type Cohort,
+  type ReleaseAssignment,
+  type RetryOptions,
+  type Verdict,
+  withRetry,
+} from '@agent-canary/conventions';
 import type { LangfuseClient } from '@langfuse/client';
 import { diag } from '@opentelemetry/api';
 
@@ -122,11 +128,35 @@ export async function postVerdictScores(
   };
 }
 
+/**
+ * The fields of a controller notification this notifier reads (the controller's
+ * `Notification` has them all; declared here so this package does not depend on the
+ * controller).
+ */
+export interface VerdictNotification {
+  readonly kind: string;
+  readonly severity: string;
+  readonly title: string;
+  readonly reason: string;
+  readonly verdict?: Verdict;
+  readonly rolloutId: string;
+  readonly flagKey: string;
+  readonly canaryRelease: string;
+  readonly stableRelease: string;
+  readonly canaryBasisPoints: number;
+}
+
+/** A notifier as the controller calls it (structurally the controller's `Notifier`). */
+export interface VerdictNotifier {
+  readonly name: string;
+  notify(notification: VerdictNotification): Promise<{ delivered: boolean; attempts: number; error?: string }>;
+}
+
 /** Options of {@link langfuseVerdictNotifier}. */
 export interface LangfuseVerdictNotifierOptions {
   readonly client: LangfuseClient;
   /** The traces to score for a notification, e.g. `(n) => recent.traceIds(n.rolloutId)`. */
-  readonly traceIds: (notification: Notification) => readonly string[] | Promise<readonly string[]>;
+  readonly traceIds: (notification: VerdictNotification) => readonly string[] | Promise<readonly string[]>;
   /** @default 'agent_canary.verdict' */
   readonly scoreName?: string;
   /** @default { maxAttempts: 3, initialDelayMillis: 200 } */
@@ -143,10 +173,10 @@ export interface LangfuseVerdictNotifierOptions {
  * const recent = new RecentTraces();
  * const notifier = langfuseVerdictNotifier({ client: langfuse, traceIds: (n) => recent.traceIds(n.rolloutId) });
  */
-export function langfuseVerdictNotifier(options: LangfuseVerdictNotifierOptions): Notifier {
+export function langfuseVerdictNotifier(options: LangfuseVerdictNotifierOptions): VerdictNotifier {
   return {
     name: 'langfuse-scores',
-    async notify(notification: Notification) {
+    async notify(notification: VerdictNotification) {
       if (notification.verdict === undefined) return { delivered: true, attempts: 0 };
       let traceIds: readonly string[];
       try {

@@ -9,7 +9,7 @@
  * LaunchDarkly's network and propagation time. Two rollback modes alternate: a 0% rollout
  * and `turnFlagOff` (emergency stop).
  */
-import type { RoutingSplit } from '@agent-canary/controller';
+import type { RoutingSplit } from '@agent-canary/conventions';
 import { TestData } from '@launchdarkly/node-server-sdk/integrations';
 import { LaunchDarklyProvider } from '@launchdarkly/openfeature-node-server';
 import { OpenFeature } from '@openfeature/server-sdk';

@@ -2,8 +2,7 @@
  * Contract tests of the LaunchDarkly adapter against a local server that checks what
  * LaunchDarkly's REST API documents (path, method, headers, semantic patch body).
  */
-import { ROUTING_ERROR_CODE, type RoutingSplit, sameSplit } from '@agent-canary/controller';
-import { ConfigError } from '@agent-canary/conventions';
+import { ConfigError, ROUTING_ERROR_CODE, type RoutingSplit, sameSplit } from '@agent-canary/conventions';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLaunchDarklyAdapter, SEMANTIC_PATCH_CONTENT_TYPE } from './adapter.js';
 import type { LaunchDarklyAdapterOptions } from './config.js';

@@ -8,7 +8,7 @@ import {
   type RoutingSplit,
   sameSplit,
   withRetry,
-} from '@agent-canary/controller';
+} from '@agent-canary/conventions';
 import {
   type LaunchDarklyAdapterConfig,
   type LaunchDarklyAdapterOptions,

@@ -1,4 +1,4 @@
-import type { RetryOptions } from '@agent-canary/controller';
+import type { RetryOptions } from '@agent-canary/conventions';
 import { ConfigError } from '@agent-canary/conventions';
 
 /** A `fetch` compatible function (injected in tests; the global one by default). */

@@ -1,5 +1,11 @@
-import { ROUTING_ERROR_CODE, RoutingError, type RoutingSplit } from '@agent-canary/controller';
-import { COHORT, type Cohort, isCohort } from '@agent-canary/conventions';
+import {
+  COHORT,
+  type Cohort,
+  isCohort,
+  ROUTING_ERROR_CODE,
+  RoutingError,
+  type RoutingSplit,
+} from '@agent-canary/conventions';
 
 /** Provider name used in {@link RoutingError}s of this package. */
 export const LAUNCHDARKLY_PROVIDER = 'launchdarkly';

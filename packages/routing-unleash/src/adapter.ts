@@ -6,7 +6,7 @@ import {
   type RoutingSplit,
   sameSplit,
   withRetry,
-} from '@agent-canary/controller';
+} from '@agent-canary/conventions';
 import { resolveUnleashAdapterConfig, type UnleashAdapterConfig, type UnleashAdapterOptions } from './config.js';
 import {
   isOwnStrategy,

@@ -1,4 +1,4 @@
-import type { RetryOptions } from '@agent-canary/controller';
+import type { RetryOptions } from '@agent-canary/conventions';
 import { ConfigError, envValue } from '@agent-canary/conventions';
 
 /** Environment variables read by {@link resolveUnleashAdapterConfig} (explicit options win). */

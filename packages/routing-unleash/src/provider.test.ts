@@ -1,4 +1,4 @@
-import type { RoutingSplit } from '@agent-canary/controller';
+import type { RoutingSplit } from '@agent-canary/conventions';
 import { OpenFeature } from '@openfeature/server-sdk';
 import { type ClientFeaturesResponse, InMemStorageProvider, Unleash } from 'unleash-client';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -1,5 +1,4 @@
-import { ROUTING_ERROR_CODE, type RoutingSplit } from '@agent-canary/controller';
-import { ConfigError } from '@agent-canary/conventions';
+import { ConfigError, ROUTING_ERROR_CODE, type RoutingSplit } from '@agent-canary/conventions';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { splitFromStrategies, strategyForSplit, type UnleashStrategy } from './strategy.js';

@@ -4,8 +4,7 @@
  * variants divide that slice between `canary` and `control`.
  */
 
-import { ROUTING_ERROR_CODE, RoutingError, type RoutingSplit } from '@agent-canary/controller';
-import { COHORT, ConfigError } from '@agent-canary/conventions';
+import { COHORT, ConfigError, ROUTING_ERROR_CODE, RoutingError, type RoutingSplit } from '@agent-canary/conventions';
 
 /** Title prefix marking the strategy as written by agent-canary; the rollout id follows it. */
 export const STRATEGY_TITLE_PREFIX = 'agent-canary rollout ';

@@ -7,7 +7,7 @@ import {
   type RoutingSplit,
   sameSplit,
   withRetry,
-} from '@agent-canary/controller';
+} from '@agent-canary/conventions';
 import { diag } from '@opentelemetry/api';
 import { EMPTY_ROUTING_STATE, type RoutingState, readRoutingState, writeRoutingState } from './state-file.js';
 

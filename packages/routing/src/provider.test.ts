@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RoutingSplit } from '@agent-canary/controller';
+import type { RoutingSplit } from '@agent-canary/conventions';
 import { OpenFeature, ProviderEvents } from '@openfeature/server-sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedRoutingAdapter } from './adapter.js';

@@ -1,6 +1,6 @@
 import { type FSWatcher, statSync, watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import type { RoutingSplit } from '@agent-canary/controller';
+import type { RoutingSplit } from '@agent-canary/conventions';
 import {
   COHORT,
   FLAG_METADATA_COHORT,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { RoutingSplit } from '@agent-canary/controller';
+import type { RoutingSplit } from '@agent-canary/conventions';
 
 /** Format version of the routing state file. */
 export const ROUTING_STATE_FORMAT = 1;

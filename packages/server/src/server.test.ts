@@ -3,15 +3,10 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import {
-  createGate,
-  InMemoryRoutingAdapter,
-  inProcessSource,
-  RolloutController,
-  RolloutStore,
-  resolveGateConfig,
-} from '@agent-canary/controller';
+import { inProcessSource, RolloutController, RolloutStore } from '@agent-canary/controller';
 import { ConfigError } from '@agent-canary/conventions';
+import { InMemoryRoutingAdapter } from '@agent-canary/conventions/testing';
+import { createGate, resolveGateConfig } from '@agent-canary/gate';
 import { BehaviorSpanProcessor } from '@agent-canary/processor';
 import { type Attributes, type Context, context, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';

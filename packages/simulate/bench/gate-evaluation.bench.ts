@@ -10,7 +10,7 @@ import {
   type JsonValue,
   type MetricSource,
   resolveGateConfig,
-} from '@agent-canary/controller';
+} from '@agent-canary/gate';
 import { OUR_GATE_OPTIONS, SCENARIOS, SimulatedMetricSource, simulateRun } from '../src/index.js';
 
 interface Recorded {

@@ -12,7 +12,7 @@ import {
   type GateOptions,
   type JsonValue,
   resolveGateConfig,
-} from '@agent-canary/controller';
+} from '@agent-canary/gate';
 import { createRng, hashString32, type Rng, zipfSampler } from '@agent-canary/stats';
 import {
   GATE,

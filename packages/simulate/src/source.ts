@@ -5,6 +5,7 @@
  * as the gate's `CohortWindows` without re-scanning any request.
  */
 
+import type { Cohort } from '@agent-canary/conventions';
 import type {
   BucketCounts,
   CohortWindow,
@@ -13,8 +14,7 @@ import type {
   MetricReadResult,
   MetricSource,
   ToolCounts,
-} from '@agent-canary/controller';
-import type { Cohort } from '@agent-canary/conventions';
+} from '@agent-canary/gate';
 import { QuantileSketch } from '@agent-canary/stats';
 import { TOOLS } from './scenarios.js';
 import type { Outcome } from './traffic.js';

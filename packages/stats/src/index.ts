@@ -1,9 +1,5 @@
 // --- sketches, counters, distributions, divergences, PRNG ---
-export type {
-  CategoricalDistributionOptions,
-  CategoricalSnapshot,
-  CategoryCounts,
-} from './categorical.js';
+export type { CategoricalDistributionOptions, CategoricalSnapshot, CategoryCounts } from './categorical.js';
 export {
   CATEGORICAL_DEFAULTS,
   CATEGORICAL_SNAPSHOT_VERSION,

@@ -1,10 +1,12 @@
 import type { Cohort, Verdict } from '@agent-canary/conventions';
+import { runDemo } from '../demo/run-demo.js';
+import type { Scenario } from '../demo/scenarios.js';
 import { EXIT_CODE, type ExitCode } from '../exit-codes.js';
 import { CliFailure, createOutput } from '../output.js';
 import { createStatusLine, formatProgress } from '../progress.js';
 import { type CommandContext, resolvePath } from './context.js';
 
-/** Progress of a running demo (the fields of the support-agent example's `DemoProgress` the CLI shows). */
+/** Progress of a running demo (the fields of the demo's `DemoProgress` the CLI shows). */
 export interface DemoProgressView {
   readonly elapsedMillis: number;
   readonly step: number;
@@ -14,7 +16,7 @@ export interface DemoProgressView {
   readonly lastVerdict?: Verdict;
 }
 
-/** One decision of the demo's controller (fields of the example's `DemoDecision`). */
+/** One decision of the demo's controller (fields of the demo's `DemoDecision`). */
 export interface DemoDecisionView {
   readonly elapsedMillis: number;
   readonly from: string;
@@ -23,7 +25,7 @@ export interface DemoDecisionView {
   readonly reason: string;
 }
 
-/** What a demo run returns (fields of the example's `DemoResult`; the rest is printed as is under `--json`). */
+/** What a demo run returns (fields of the demo's `DemoResult`; the rest is printed as is under `--json`). */
 export interface DemoResultView {
   readonly scenario: string;
   readonly seed: number;
@@ -46,38 +48,13 @@ export interface DemoRunOptions {
   readonly onProgress?: (progress: DemoProgressView) => void;
 }
 
-/**
- * Runs the demo: `runDemo` of the support-agent example (`examples/support-agent`). It is
- * injected rather than imported because the example itself uses this package (its report
- * and its embedded canary): a static import would make the two packages depend on each
- * other.
- */
+/** Runs the demo (injected in tests; the default is the bundled support-agent demo). */
 export type DemoRunner = (options: DemoRunOptions) => Promise<DemoResultView>;
 
-// Resolved from this file, in `src/commands` and in `dist/commands` alike.
-const DEMO_MODULE = new URL('../../../../examples/support-agent/src/index.ts', import.meta.url);
-
-/**
- * Loads `runDemo` from the support-agent example of the repository checkout (the demo is
- * not published with the package).
- */
-export const loadRepositoryDemo: DemoRunner = async (options) => {
-  let module: { runDemo?: unknown };
-  try {
-    module = (await import(DEMO_MODULE.href)) as { runDemo?: unknown };
-  } catch (error) {
-    throw new CliFailure(
-      'demo_unavailable',
-      `the demo runs from a checkout of the agent-canary repository (pnpm demo); could not load ${DEMO_MODULE.pathname}: ` +
-        (error instanceof Error ? error.message.split('\n')[0] : String(error)),
-      EXIT_CODE.runtime,
-    );
-  }
-  if (typeof module.runDemo !== 'function') {
-    throw new CliFailure('demo_unavailable', `${DEMO_MODULE.pathname} does not export runDemo`, EXIT_CODE.runtime);
-  }
-  return (module.runDemo as DemoRunner)(options);
-};
+/** The bundled demo (`src/demo`): a simulated support agent under a canary in virtual time. */
+export const bundledDemo: DemoRunner = (options) =>
+  // runDemo validates the scenario itself (a ConfigError naming `scenario`).
+  runDemo({ ...options, scenario: options.scenario as Scenario });
 
 /** Options of `demo`. */
 export interface DemoCommandOptions {
@@ -99,7 +76,7 @@ function minutes(millis: number): string {
 export async function demoCommand(
   context: CommandContext,
   options: DemoCommandOptions,
-  runDemo: DemoRunner = loadRepositoryDemo,
+  run: DemoRunner = bundledDemo,
 ): Promise<ExitCode> {
   const output = createOutput(context.io, options.json);
   const line = createStatusLine({
@@ -111,7 +88,7 @@ export async function demoCommand(
   output.note(`demo ${options.scenario}: rolling out support-v2 over support-v1 in virtual time...`);
   let result: DemoResultView;
   try {
-    result = await runDemo({
+    result = await run({
       scenario: options.scenario,
       outDir: resolvePath(context, options.outDir),
       json: options.json,

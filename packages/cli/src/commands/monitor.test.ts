@@ -9,7 +9,7 @@ import {
   type MetricQuery,
   type MetricReadResult,
   type MetricSource,
-} from '@agent-canary/controller';
+} from '@agent-canary/gate';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT_CODE } from '../exit-codes.js';
 import type { CliIo } from '../io.js';

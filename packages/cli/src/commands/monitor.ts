@@ -1,16 +1,14 @@
+import { type Notifier, prometheusSource, webhookNotifier } from '@agent-canary/controller';
+import { envValue } from '@agent-canary/conventions';
+import type { MetricSource } from '@agent-canary/gate';
 import {
   type BehaviorMonitor,
   createBehaviorMonitor,
-  type MetricSource,
   type MonitorStatus,
   type MonitorTickResult,
   metricBehaviorSource,
-  type Notifier,
-  prometheusSource,
   SIGNAL_STATUS,
-  webhookNotifier,
-} from '@agent-canary/controller';
-import { envValue } from '@agent-canary/conventions';
+} from '@agent-canary/monitor';
 import { EXIT_CODE, type ExitCode } from '../exit-codes.js';
 import { CliFailure, createOutput } from '../output.js';
 import { type CommandContext, resolveActor, resolveStorePath, withControllerStore } from './context.js';

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { ConfigError, hashPrompt } from '@agent-canary/conventions';
 import {
   createRelease,
   listReleases,
@@ -8,8 +9,7 @@ import {
   type ReleaseRecord,
   type ReleaseStatus,
   showRelease,
-} from '@agent-canary/controller';
-import { ConfigError, hashPrompt } from '@agent-canary/conventions';
+} from '@agent-canary/monitor';
 import { EXIT_CODE, type ExitCode } from '../exit-codes.js';
 import { CliFailure, createOutput, formatTable } from '../output.js';
 import { type CommandContext, resolveActor, resolvePath, resolveStorePath, withControllerStore } from './context.js';

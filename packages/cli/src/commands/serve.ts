@@ -1,17 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
-  type BehaviorMonitor,
-  createBehaviorMonitor,
-  createGate,
   inProcessSource,
   type Notifier,
-  processorBehaviorSource,
   RolloutController,
   RolloutStore,
-  resolveGateConfig,
   webhookNotifier,
 } from '@agent-canary/controller';
+import { createGate, resolveGateConfig } from '@agent-canary/gate';
+import { type BehaviorMonitor, createBehaviorMonitor, processorBehaviorSource } from '@agent-canary/monitor';
 import { BehaviorSpanProcessor } from '@agent-canary/processor';
 import { OTLP_TRACES_PATH, SERVER_DEFAULTS, SERVER_ENV, startServer } from '@agent-canary/server';
 import { loadRolloutDefinition, type RoutingDefinition, type RoutingProvider } from '../config.js';

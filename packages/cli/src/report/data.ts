@@ -3,8 +3,9 @@
  * what the controller persisted (transitions, gate evaluations with their evidence).
  */
 
-import type { CheckEvidence, CheckMethod, GateResult, RolloutStep } from '@agent-canary/controller';
+import type { RolloutStep } from '@agent-canary/controller';
 import type { Cohort, Verdict } from '@agent-canary/conventions';
+import type { CheckEvidence, CheckMethod, GateResult } from '@agent-canary/gate';
 import type { CliStore, RolloutOutcome, ToolMix } from '../store.js';
 
 /** Traffic shares at one instant, in percent (they sum to 100). */

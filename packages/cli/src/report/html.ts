@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { CheckEvidence } from '@agent-canary/controller';
+import type { CheckEvidence } from '@agent-canary/gate';
 import { REPORT_CLIENT_SCRIPT } from './client-script.js';
 import type { ReportData, ReportDecision } from './data.js';
 

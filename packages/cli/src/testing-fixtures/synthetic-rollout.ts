@@ -5,8 +5,8 @@
  * numbers only need the shapes the real gate writes.
  */
 
-import type { CheckEvidence, GateResult } from '@agent-canary/controller';
 import type { Cohort, Verdict } from '@agent-canary/conventions';
+import type { CheckEvidence, GateResult } from '@agent-canary/gate';
 import type {
   ActionOutcome,
   CliStore,

@@ -1,15 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ROUTING_ERROR_CODE, type RoutingAdapter, RoutingError } from '@agent-canary/conventions';
+import { InMemoryRoutingAdapter } from '@agent-canary/conventions/testing';
+import type { GateContext, GateResult } from '@agent-canary/gate';
+import { gateResult, ScriptedGate } from '@agent-canary/gate/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { GateContext } from '../gate/evaluator.js';
-import type { GateResult } from '../gate/types.js';
 import type { Notification, Notifier } from '../notify/notifier.js';
 import type { RolloutOptions } from '../rollout/config.js';
-import { InMemoryRoutingAdapter, type RoutingAdapter } from '../routing/adapter.js';
-import { ROUTING_ERROR_CODE, RoutingError } from '../routing/errors.js';
 import { RolloutStore } from '../store/store.js';
-import { gateResult, ScriptedGate } from '../testing-fixtures/gate.js';
 import { RolloutController } from './controller.js';
 
 const MIN = 60_000;

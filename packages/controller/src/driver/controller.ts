@@ -1,8 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import {
+  ROUTING_ERROR_CODE,
+  type RoutingAdapter,
+  RoutingError,
+  type RoutingSplit,
+  sameSplit,
+} from '@agent-canary/conventions';
+import type { GateContext, GateEvaluator, GateResult, JsonValue } from '@agent-canary/gate';
 import { diag } from '@opentelemetry/api';
 import { CONTROLLER_ERROR_CODE, ControllerError } from '../errors.js';
-import type { GateContext, GateEvaluator, JsonValue } from '../gate/evaluator.js';
-import type { GateResult } from '../gate/types.js';
 import { deliverAndRecord, type Notification, type Notifier } from '../notify/notifier.js';
 import { type RolloutConfig, type RolloutOptions, resolveRolloutConfig } from '../rollout/config.js';
 import { initialRolloutState, reduce } from '../rollout/reducer.js';
@@ -14,8 +20,6 @@ import {
   type RolloutEvent,
   type RolloutPhase,
 } from '../rollout/state.js';
-import { type RoutingAdapter, type RoutingSplit, sameSplit } from '../routing/adapter.js';
-import { ROUTING_ERROR_CODE, RoutingError } from '../routing/errors.js';
 import type { RolloutRecord, RolloutStore } from '../store/store.js';
 
 /** Timer functions the driver schedules ticks with (inject fakes in tests). */

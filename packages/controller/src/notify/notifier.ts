@@ -1,6 +1,6 @@
+import { type RetryOptions, withRetry } from '@agent-canary/conventions';
 import { diag } from '@opentelemetry/api';
 import type { NotificationDraft } from '../rollout/state.js';
-import { type RetryOptions, withRetry } from '../routing/adapter.js';
 import type { RolloutStore } from '../store/store.js';
 
 /** A notification as sent: the reducer's draft plus the rollout's identity. */

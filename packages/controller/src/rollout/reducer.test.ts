@@ -1,6 +1,6 @@
+import { gateResult } from '@agent-canary/gate/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { gateResult } from '../testing-fixtures/gate.js';
 import { type RolloutConfig, resolveRolloutConfig } from './config.js';
 import { initialRolloutState, reduce } from './reducer.js';
 import type { RolloutEffect, RolloutEvent, RolloutState } from './state.js';

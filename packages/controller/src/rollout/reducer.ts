@@ -1,5 +1,5 @@
+import type { GateResult } from '@agent-canary/gate';
 import { CONTROLLER_ERROR_CODE, ControllerError } from '../errors.js';
-import type { GateResult } from '../gate/types.js';
 import { type RolloutConfig, splitForPercent } from './config.js';
 import {
   ALERT_KIND,

@@ -1,5 +1,5 @@
 import type { Verdict } from '@agent-canary/conventions';
-import type { GateResult } from '../gate/types.js';
+import type { GateResult } from '@agent-canary/gate';
 
 /** Phases of a rollout. `promoted`, `rolled_back` and `aborted` are final. */
 export const ROLLOUT_PHASE = {

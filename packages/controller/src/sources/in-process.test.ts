@@ -10,14 +10,12 @@ import {
   type Cohort,
   FEEDBACK_SPAN_NAME,
 } from '@agent-canary/conventions';
+import type { JsonValue } from '@agent-canary/gate';
+import { createGate, resolveGateConfig, totalCount } from '@agent-canary/gate';
 import { BehaviorSpanProcessor } from '@agent-canary/processor';
 import { type Attributes, context, SpanStatusCode, trace } from '@opentelemetry/api';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
-import { resolveGateConfig } from '../gate/config.js';
-import type { JsonValue } from '../gate/evaluator.js';
-import { createGate } from '../gate/gate.js';
-import { totalCount } from './buckets.js';
 import { inProcessSource } from './in-process.js';
 
 const T0 = 1_700_000_003_000;

@@ -1,4 +1,12 @@
 import { COHORT, type Cohort, FEEDBACK_KIND } from '@agent-canary/conventions';
+import type {
+  BucketCount,
+  CohortWindow,
+  MetricQuery,
+  MetricReadResult,
+  MetricSource,
+  ToolCounts,
+} from '@agent-canary/gate';
 import {
   ADVERSE_SIGNAL,
   type AggregateSnapshot,
@@ -8,7 +16,6 @@ import {
 } from '@agent-canary/processor';
 import { QuantileSketch, type SketchSnapshot } from '@agent-canary/stats';
 import { diag } from '@opentelemetry/api';
-import type { BucketCount, CohortWindow, MetricQuery, MetricReadResult, MetricSource, ToolCounts } from './types.js';
 
 function bucketsOf(snapshot: SketchSnapshot): BucketCount[] {
   return QuantileSketch.fromJSON(snapshot)

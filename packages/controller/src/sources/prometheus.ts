@@ -1,6 +1,13 @@
 import { COHORT, type Cohort, ConfigError, FEEDBACK_KIND } from '@agent-canary/conventions';
+import type {
+  BucketCount,
+  CohortWindow,
+  MetricQuery,
+  MetricReadResult,
+  MetricSource,
+  ToolCounts,
+} from '@agent-canary/gate';
 import { diag } from '@opentelemetry/api';
-import type { BucketCount, CohortWindow, MetricQuery, MetricReadResult, MetricSource, ToolCounts } from './types.js';
 
 /** Prometheus names of the processor's metrics (docs/metrics.md; exporter-prometheus naming). */
 export const PROMETHEUS_METRIC = {

@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gateResult } from '@agent-canary/gate/testing';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveRolloutConfig } from '../rollout/config.js';
 import { initialRolloutState } from '../rollout/reducer.js';
-import { gateResult } from '../testing-fixtures/gate.js';
 import { RolloutStore, STORE_SCHEMA_VERSION } from './store.js';
 
 const dirs: string[] = [];

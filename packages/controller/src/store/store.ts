@@ -1,16 +1,7 @@
-import type { Verdict } from '@agent-canary/conventions';
+import type { RoutingSplit, Verdict } from '@agent-canary/conventions';
+import type { GateResult, JsonValue } from '@agent-canary/gate';
 import Database from 'better-sqlite3';
 import { CONTROLLER_ERROR_CODE, ControllerError } from '../errors.js';
-import type { JsonValue } from '../gate/evaluator.js';
-import type { GateResult } from '../gate/types.js';
-import type {
-  BehaviorBaseline,
-  DriftEvidence,
-  MonitorAlertRecord,
-  MonitorSignal,
-  MonitorState,
-} from '../monitor/types.js';
-import type { ReleaseStatusChange, StoredRelease } from '../registry/types.js';
 import type { RolloutConfig } from '../rollout/config.js';
 import type {
   ManualAction,
@@ -20,7 +11,52 @@ import type {
   Severity,
   TransitionRecord,
 } from '../rollout/state.js';
-import type { RoutingSplit } from '../routing/adapter.js';
+
+/**
+ * A release as stored: the release registry of `@agent-canary/monitor` gives it its full
+ * shape; the store needs only its id and creation time.
+ */
+export interface StoredReleaseShape {
+  readonly id: string;
+  readonly createdAtMillis: number;
+}
+
+/** A status change of a release as stored (the registry gives `status` its values). */
+export interface StoredReleaseEvent<Status extends string = string> {
+  readonly status: Status;
+  readonly atMillis: number;
+  readonly reason: string;
+  /** Who registered the change (`controller` for rollout-driven ones). */
+  readonly actor: string;
+  readonly rolloutId?: string;
+}
+
+/** Evidence of a drift alert as stored: the monitor gives it its full shape. */
+export interface StoredAlertEvidence {
+  readonly release: string;
+  readonly firstSeenAtMillis: number;
+}
+
+/** A drift alert as stored. */
+export interface StoredMonitorAlert<
+  Signal extends string = string,
+  Evidence extends StoredAlertEvidence = StoredAlertEvidence,
+> {
+  readonly id: number;
+  readonly monitorId: string;
+  readonly release: string;
+  readonly signal: Signal;
+  readonly raisedAtMillis: number;
+  readonly clearedAtMillis?: number;
+  readonly clearReason?: string;
+  readonly evidence: Evidence;
+}
+
+/** A frozen behaviour baseline as stored. */
+export interface StoredBaselineShape {
+  readonly release: string;
+  readonly frozenAtMillis: number;
+}
 
 /** One rollout as stored. */
 export interface RolloutRecord {
@@ -583,7 +619,7 @@ export class RolloutStore {
   // --- release registry ---
 
   /** Inserts a release and its first status; throws when the id exists. */
-  insertRelease(release: StoredRelease, initial: ReleaseStatusChange): void {
+  insertRelease<Release extends StoredReleaseShape>(release: Release, initial: StoredReleaseEvent): void {
     this.db.transaction(() => {
       this.db
         .prepare('INSERT INTO releases (id, release_json, created_at) VALUES (?, ?, ?)')
@@ -593,27 +629,27 @@ export class RolloutStore {
   }
 
   /** The release with this id, or undefined. */
-  getRelease(id: string): StoredRelease | undefined {
+  getRelease<Release extends StoredReleaseShape = StoredReleaseShape>(id: string): Release | undefined {
     const row = this.db.prepare('SELECT release_json FROM releases WHERE id = ?').get(id) as
       | { release_json: string }
       | undefined;
-    return row === undefined ? undefined : (JSON.parse(row.release_json) as StoredRelease);
+    return row === undefined ? undefined : (JSON.parse(row.release_json) as Release);
   }
 
   /** Every release, newest first. */
-  listStoredReleases(): StoredRelease[] {
+  listStoredReleases<Release extends StoredReleaseShape = StoredReleaseShape>(): Release[] {
     const rows = this.db.prepare('SELECT release_json FROM releases ORDER BY created_at DESC, rowid DESC').all() as {
       release_json: string;
     }[];
-    return rows.map((row) => JSON.parse(row.release_json) as StoredRelease);
+    return rows.map((row) => JSON.parse(row.release_json) as Release);
   }
 
   /** Appends a status change recorded by hand (rollout-driven changes are derived from rollouts). */
-  appendReleaseEvent(releaseId: string, change: ReleaseStatusChange): void {
+  appendReleaseEvent(releaseId: string, change: StoredReleaseEvent): void {
     this.insertReleaseEvent(releaseId, change);
   }
 
-  private insertReleaseEvent(releaseId: string, change: ReleaseStatusChange): void {
+  private insertReleaseEvent(releaseId: string, change: StoredReleaseEvent): void {
     this.db
       .prepare(
         'INSERT INTO release_events (release_id, at_millis, status, reason, actor, rollout_id) VALUES (?, ?, ?, ?, ?, ?)',
@@ -622,12 +658,12 @@ export class RolloutStore {
   }
 
   /** Status changes recorded for a release, oldest first. */
-  releaseEvents(releaseId: string): ReleaseStatusChange[] {
+  releaseEvents<Status extends string = string>(releaseId: string): StoredReleaseEvent<Status>[] {
     const rows = this.db
       .prepare('SELECT * FROM release_events WHERE release_id = ? ORDER BY at_millis, id')
       .all(releaseId) as {
       at_millis: number;
-      status: ReleaseStatusChange['status'];
+      status: Status;
       reason: string;
       actor: string;
       rollout_id: string | null;
@@ -644,11 +680,11 @@ export class RolloutStore {
   // --- behaviour monitor ---
 
   /** The persisted state of a monitor, or undefined before its first tick. */
-  getMonitorState(monitorId: string): MonitorState | undefined {
+  getMonitorState<State>(monitorId: string): State | undefined {
     const row = this.db.prepare('SELECT state_json FROM monitor_state WHERE monitor_id = ?').get(monitorId) as
       | { state_json: string }
       | undefined;
-    return row === undefined ? undefined : (JSON.parse(row.state_json) as MonitorState);
+    return row === undefined ? undefined : (JSON.parse(row.state_json) as State);
   }
 
   /**
@@ -656,11 +692,11 @@ export class RolloutStore {
    * froze, in ONE transaction, so a restarted monitor neither repeats nor loses an alert.
    * Returns the ids of the raised alerts, in order.
    */
-  commitMonitor(input: {
-    readonly state: (raised: readonly number[]) => MonitorState;
-    readonly raise?: readonly { readonly signal: MonitorSignal; readonly evidence: DriftEvidence }[];
+  commitMonitor<State extends { readonly updatedAtMillis: number }>(input: {
+    readonly state: (raised: readonly number[]) => State;
+    readonly raise?: readonly { readonly signal: string; readonly evidence: StoredAlertEvidence }[];
     readonly clear?: readonly { readonly id: number; readonly atMillis: number; readonly reason: string }[];
-    readonly baseline?: BehaviorBaseline;
+    readonly baseline?: StoredBaselineShape;
     readonly monitorId: string;
   }): number[] {
     return this.db.transaction(() => {
@@ -698,7 +734,10 @@ export class RolloutStore {
   }
 
   /** Drift alerts of a monitor, oldest first (`openOnly`: not yet cleared). */
-  monitorAlerts(monitorId: string, options: { readonly openOnly?: boolean } = {}): MonitorAlertRecord[] {
+  monitorAlerts<Signal extends string = string, Evidence extends StoredAlertEvidence = StoredAlertEvidence>(
+    monitorId: string,
+    options: { readonly openOnly?: boolean } = {},
+  ): StoredMonitorAlert<Signal, Evidence>[] {
     const rows = this.db
       .prepare(
         `SELECT * FROM monitor_alerts WHERE monitor_id = ? ${options.openOnly ? 'AND cleared_at IS NULL' : ''} ORDER BY id`,
@@ -707,7 +746,7 @@ export class RolloutStore {
       id: number;
       monitor_id: string;
       release_id: string;
-      signal: MonitorSignal;
+      signal: Signal;
       raised_at: number;
       cleared_at: number | null;
       clear_reason: string | null;
@@ -721,16 +760,16 @@ export class RolloutStore {
       raisedAtMillis: row.raised_at,
       ...(row.cleared_at === null ? {} : { clearedAtMillis: row.cleared_at }),
       ...(row.clear_reason === null ? {} : { clearReason: row.clear_reason }),
-      evidence: JSON.parse(row.evidence_json) as DriftEvidence,
+      evidence: JSON.parse(row.evidence_json) as Evidence,
     }));
   }
 
   /** Baselines frozen for a release (any monitor), oldest first. */
-  baselines(releaseId: string): BehaviorBaseline[] {
+  baselines<Baseline extends StoredBaselineShape = StoredBaselineShape>(releaseId: string): Baseline[] {
     const rows = this.db
       .prepare('SELECT baseline_json FROM behavior_baselines WHERE release_id = ? ORDER BY id')
       .all(releaseId) as { baseline_json: string }[];
-    return rows.map((row) => JSON.parse(row.baseline_json) as BehaviorBaseline);
+    return rows.map((row) => JSON.parse(row.baseline_json) as Baseline);
   }
 
   /** Closes the database (idempotent). */

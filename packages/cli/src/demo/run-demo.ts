@@ -1,0 +1,399 @@
+/**
+ * The demo: the support agent serves seeded traffic while a canary rollout of its new
+ * release runs in virtual time with the real cadence (5% 15 min -> 20% 30 min -> 50% 1 h
+ * -> 100%, a gate tick every 5 s, 60 s warm-up). Nothing is faked past the model and the
+ * tools: spans go through the real OpenTelemetry SDK, the tagging and behaviour
+ * processors, routing goes through OpenFeature and the embedded provider, and the real
+ * gate and controller decide, persisting to SQLite.
+ */
+import { rmSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import {
+  isFinalPhase,
+  RolloutController,
+  type RolloutStatus,
+  type RolloutStepOptions,
+  RolloutStore,
+  type StoredTransition,
+  type TickResult,
+} from '@agent-canary/controller';
+import { COHORT, type Cohort, ConfigError, type Verdict } from '@agent-canary/conventions';
+import { createEmbeddedCanary } from '@agent-canary/embedded';
+import { type AgentCanaryHandle, registerAgentCanary } from '@agent-canary/instrumentation';
+import { createRng, zipfSampler } from '@agent-canary/stats';
+import { context, propagation, trace } from '@opentelemetry/api';
+import { controllerStoreOpener } from '../controller-store.js';
+import { buildReportData } from '../report/data.js';
+import { renderReportHtml } from '../report/html.js';
+import { SupportAgent } from './agent.js';
+import { CANARY_BEHAVIOR, isScenario, RELEASE, SCENARIOS, type Scenario, STABLE_BEHAVIOR } from './scenarios.js';
+import { drawIntent, type SupportRequest } from './simulated-model.js';
+
+/** Key of the release flag the agent evaluates. */
+export const DEMO_FLAG_KEY = 'support-agent.release';
+
+/** Where virtual time starts (a fixed instant, so runs are reproducible to the millisecond). */
+export const VIRTUAL_EPOCH_MILLIS = Date.UTC(2026, 0, 15, 9, 0, 0);
+
+/** Width of the behaviour processor's single time bucket (longer than any demo run). */
+const DEMO_BUCKET_MILLIS = 12 * 60 * 60 * 1000;
+
+/** Canary and control requests before a threshold is judged or a pass given (gate default: 50). */
+const DEMO_GATE_MIN_SAMPLES = 200;
+
+/** Outcomes of a demo run. `held`: the rollout was still running at the horizon. */
+export const DEMO_OUTCOME = { promoted: 'promoted', rolledBack: 'rolled_back', held: 'held' } as const;
+export type DemoOutcome = (typeof DEMO_OUTCOME)[keyof typeof DEMO_OUTCOME];
+
+/** Defaults of {@link DemoOptions}. */
+export const DEMO_DEFAULTS = Object.freeze({
+  seed: 42,
+  requestsPerSecond: 10,
+  users: 50_000,
+  zipfExponent: 0.6,
+  horizonMillis: 3 * 60 * 60 * 1000,
+  progressIntervalMillis: 60_000,
+});
+
+/** Options of {@link runDemo}. Required fields first. */
+export interface DemoOptions {
+  /** Which canary to roll out (see `SCENARIO`). */
+  readonly scenario: Scenario;
+  /** Directory for the rollout store (`state.db`), routing and behaviour state, and `report.html`. Its previous demo state is removed. */
+  readonly outDir: string;
+  /** Seed of the traffic and of the simulated model. @default 42 */
+  readonly seed?: number;
+  /** Accepted for the CLI's `--json`; `runDemo` itself never prints. @default false */
+  readonly json?: boolean;
+  /** Called at every `progressIntervalMillis` of virtual time and after every decision. */
+  readonly onProgress?: (progress: DemoProgress) => void;
+  /**
+   * Virtual request rate. The cadence is time-based (step durations, ticks, warm-up), and
+   * at 10 requests/s every step still gets several times its minimum canary requests and
+   * the canary passes the gate's 3 000-request exposure during the 20% step, so the
+   * decisions are those of busier traffic; a higher rate only adds statistical power (and
+   * CPU time: about 0.25 ms per request).
+   * @default 10
+   */
+  readonly requestsPerSecond?: number;
+  /** Size of the user population (requests pick users Zipf-distributed). @default 50_000 */
+  readonly users?: number;
+  /** Virtual time after which an unfinished rollout is reported as `held`. @default 10_800_000 (3 h) */
+  readonly horizonMillis?: number;
+  /** Rollout steps. @default the controller's cadence: 5% 15 min -> 20% 30 min -> 50% 1 h -> 100% */
+  readonly steps?: readonly RolloutStepOptions[];
+  /**
+   * Kill the controller at this virtual offset from the start (its store is closed without
+   * warning) and continue with a new controller restored from the same file: shows that a
+   * restarted controller resumes the rollout. @default never
+   */
+  readonly restartControllerAtMillis?: number;
+  /** Virtual time between progress callbacks. @default 60_000 */
+  readonly progressIntervalMillis?: number;
+}
+
+/** Progress of a running demo. */
+export interface DemoProgress {
+  /** Virtual milliseconds since the rollout started. */
+  readonly elapsedMillis: number;
+  readonly phase: RolloutStatus['phase'];
+  /** 1-based step number. */
+  readonly step: number;
+  readonly stepCount: number;
+  /** Canary share of traffic, percent. */
+  readonly sharePercent: number;
+  /** Requests served so far, per cohort. */
+  readonly requests: Readonly<Record<Cohort, number>>;
+  readonly lastVerdict?: Verdict;
+  readonly lastReason?: string;
+}
+
+/** One decision of the controller (a state transition), with the data behind it. */
+export interface DemoDecision {
+  /** Virtual milliseconds since the rollout started. */
+  readonly elapsedMillis: number;
+  readonly from: string;
+  readonly to: string;
+  /** 1-based step the rollout was at when it decided (the new step when it advanced). */
+  readonly step: number;
+  /** Canary share of traffic after the decision, percent. */
+  readonly sharePercent: number;
+  /** Gate verdict behind an automatic decision. */
+  readonly verdict?: Verdict;
+  readonly reason: string;
+  /** Canary requests the gate had counted since the rollout start. */
+  readonly canaryRequests: number;
+  /** Names of the checks that failed (rollbacks). */
+  readonly failedChecks: readonly string[];
+  readonly actor: string;
+}
+
+/** What {@link runDemo} returns (and `agent-canary demo --json` prints). */
+export interface DemoResult {
+  readonly scenario: Scenario;
+  readonly seed: number;
+  readonly outcome: DemoOutcome;
+  readonly rolloutId: string;
+  readonly decisions: readonly DemoDecision[];
+  /** Absolute path of the HTML report. */
+  readonly reportPath: string;
+  /** Absolute path of the rollout store (SQLite). */
+  readonly storePath: string;
+  /** Virtual time the rollout took. */
+  readonly virtualDurationMillis: number;
+  /** Wall-clock time the run took. */
+  readonly wallMillis: number;
+  /** Requests served per cohort. */
+  readonly requests: Readonly<Record<Cohort, number>>;
+  /** When the gate's warm-up ended, and the canary requests it had counted then. */
+  readonly warmup?: { readonly elapsedMillis: number; readonly canaryRequests: number };
+  /** Set when `restartControllerAtMillis` was used: the virtual offset of the restart. */
+  readonly controllerRestartedAtMillis?: number;
+}
+
+/**
+ * Runs one demo scenario to its end (promoted, rolled back, or held at the horizon) and
+ * writes `report.html` to `outDir`. Spans also go to an OTLP endpoint or Langfuse when
+ * their environment variables are set (`registerAgentCanary`).
+ *
+ * The run owns the process's global OpenTelemetry registration while it lasts and
+ * releases it at the end, so runs can follow each other in one process.
+ *
+ * @throws ConfigError on an unknown scenario or invalid option.
+ * @example
+ * const result = await runDemo({ scenario: 'hard-break', outDir: './demo-out', seed: 7 });
+ * result.outcome; // 'rolled_back'
+ */
+export async function runDemo(options: DemoOptions): Promise<DemoResult> {
+  const started = performance.now();
+  if (!isScenario(options.scenario)) {
+    throw new ConfigError({ path: 'scenario', expected: `one of ${SCENARIOS.join(', ')}`, received: options.scenario });
+  }
+  const seed = options.seed ?? DEMO_DEFAULTS.seed;
+  const rate = options.requestsPerSecond ?? DEMO_DEFAULTS.requestsPerSecond;
+  const users = options.users ?? DEMO_DEFAULTS.users;
+  const horizonMillis = options.horizonMillis ?? DEMO_DEFAULTS.horizonMillis;
+  const progressEvery = options.progressIntervalMillis ?? DEMO_DEFAULTS.progressIntervalMillis;
+  checkPositive('seed', seed, true, 0);
+  checkPositive('requestsPerSecond', rate, false);
+  checkPositive('users', users, true);
+  checkPositive('horizonMillis', horizonMillis, false);
+  const outDir = resolve(options.outDir);
+  await mkdir(outDir, { recursive: true });
+  // Each run starts fresh: an old behaviour snapshot would mix another run's traffic in.
+  for (const name of ['state.db', 'state.db-wal', 'state.db-shm', 'routing.json', 'behavior.json']) {
+    rmSync(join(outDir, name), { force: true });
+  }
+
+  let now = VIRTUAL_EPOCH_MILLIS;
+  const clock = () => now;
+  const rolloutId = `support-agent-${options.scenario}-${seed}`;
+  const canary = await createEmbeddedCanary({
+    flagKey: DEMO_FLAG_KEY,
+    stableRelease: RELEASE.stable,
+    canaryRelease: RELEASE.canary,
+    id: rolloutId,
+    ...(options.steps === undefined ? {} : { steps: options.steps }),
+    // Absolute thresholds judge the canary's point estimate; from 50 requests on (the
+    // default) one early cluster of failures can hold them broken for three ticks and roll
+    // back a good canary. The demo judges them from 200 requests on; the sequential tests,
+    // which catch the bad canaries, are valid at any sample size and are unaffected.
+    gate: { minSamples: DEMO_GATE_MIN_SAMPLES },
+    stateDir: outDir,
+    // Check the routing file on every request: in virtual time a rollback must reach the
+    // very next request, whatever the wall clock says.
+    routingRefreshMillis: 0,
+    // One time bucket for the whole demo (the gate reads everything since the rollout start
+    // whatever the bucket width, so decisions are the same). It makes each tick's window a
+    // copy instead of a merge of hundreds of buckets.
+    behavior: { bucketMillis: DEMO_BUCKET_MILLIS, retentionMillis: DEMO_BUCKET_MILLIS },
+    clock,
+    env: {},
+  });
+  let telemetry: AgentCanaryHandle | undefined;
+  const storePath = canary.config.storePath ?? join(outDir, 'state.db');
+  let store = canary.store;
+  let controller = canary.controller;
+  let restartedAtMillis: number | undefined;
+  const requests: Record<Cohort, number> = { stable: 0, canary: 0, control: 0 };
+  try {
+    telemetry = await registerAgentCanary({ serviceName: 'support-agent-demo', spanProcessors: [canary.behavior] });
+    const agent = new SupportAgent({
+      client: canary.client,
+      flagKey: DEMO_FLAG_KEY,
+      stableRelease: RELEASE.stable,
+      behaviors: { [RELEASE.stable]: STABLE_BEHAVIOR, [RELEASE.canary]: CANARY_BEHAVIOR[options.scenario] },
+      seed,
+    });
+    const traffic = createRng(seed).fork('traffic');
+    const userOf = zipfSampler(users, DEMO_DEFAULTS.zipfExponent);
+    const meanGapMillis = 1000 / rate;
+    let status = await canary.start();
+    const startMillis = now;
+    const tickMillis = status.config.tickIntervalMillis;
+    let nextTick = startMillis + tickMillis;
+    let nextProgress = startMillis;
+    let nextArrival = startMillis + traffic.exponential(1) * meanGapMillis;
+    let index = 0;
+    let lastTick: TickResult | undefined;
+    const report = (force: boolean) => {
+      if (!options.onProgress || (!force && now < nextProgress)) return;
+      while (nextProgress <= now) nextProgress += progressEvery;
+      options.onProgress(progressOf(status, now - startMillis, requests, lastTick));
+    };
+    report(true);
+    for (;;) {
+      if (nextTick <= nextArrival) {
+        now = nextTick;
+        nextTick += tickMillis;
+        if (restartedAtMillis === undefined && options.restartControllerAtMillis !== undefined) {
+          if (now - startMillis >= options.restartControllerAtMillis) {
+            // Kill: no stop, no idle, no goodbye; the process that replaces it opens the same file.
+            store.close();
+            store = new RolloutStore({ path: storePath });
+            controller = new RolloutController({ store, routing: canary.routing, gate: canary.gate, clock, env: {} });
+            await controller.restore(rolloutId);
+            restartedAtMillis = now - startMillis;
+          }
+        }
+        const before = status.phase === 'canary' ? status.stepIndex : -1;
+        lastTick = await controller.tick();
+        status = lastTick.status;
+        report(status.stepIndex !== before || isFinalPhase(status.phase));
+        if (isFinalPhase(status.phase) || now - startMillis >= horizonMillis) break;
+        continue;
+      }
+      now = nextArrival;
+      const request: SupportRequest = {
+        index,
+        userId: `user-${userOf(traffic)}`,
+        intent: drawIntent(traffic),
+        orderId: `A${100_000 + traffic.int(900_000)}`,
+        arrivalMillis: now,
+      };
+      index++;
+      nextArrival += traffic.exponential(1) * meanGapMillis;
+      const reply = await agent.handle(request);
+      requests[reply.assignment.cohort]++;
+      // Let timers and I/O run now and then (OTLP export, snapshot writes): the loop itself never waits.
+      if (index % 2000 === 0) await new Promise((done) => setImmediate(done));
+    }
+    const outcome: DemoOutcome =
+      status.phase === 'promoted'
+        ? DEMO_OUTCOME.promoted
+        : status.phase === 'rolled_back'
+          ? DEMO_OUTCOME.rolledBack
+          : DEMO_OUTCOME.held;
+    const transitions = store.transitions(rolloutId);
+    const decisions = transitions.map((transition) => decisionOf(transition, startMillis, status.config.steps));
+    const warmup = warmupOf(store, rolloutId, startMillis);
+    const reportPath = join(outDir, 'report.html');
+    await writeReport(storePath, rolloutId, now, reportPath);
+    return {
+      scenario: options.scenario,
+      seed,
+      outcome,
+      rolloutId,
+      decisions,
+      reportPath,
+      storePath,
+      virtualDurationMillis: now - startMillis,
+      wallMillis: Math.round(performance.now() - started),
+      requests: { ...requests },
+      ...(warmup === undefined ? {} : { warmup }),
+      ...(restartedAtMillis === undefined ? {} : { controllerRestartedAtMillis: restartedAtMillis }),
+    };
+  } finally {
+    controller.stop();
+    await controller.idle();
+    if (store !== canary.store) store.close();
+    await telemetry?.shutdown();
+    await canary.close();
+    // Give the globals back, so the next run (or the host app) can register its own.
+    trace.disable();
+    context.disable();
+    propagation.disable();
+  }
+}
+
+function checkPositive(path: string, value: number, integer: boolean, min = Number.MIN_VALUE): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
+    throw new ConfigError({ path, expected: integer ? 'a positive integer' : 'a positive number', received: value });
+  }
+}
+
+function percentOfLabel(label: string): number | undefined {
+  if (label === 'promoted') return 100;
+  if (label === 'rolled_back' || label === 'aborted' || label === 'draft') return 0;
+  const match = /@(\d+(?:\.\d+)?)%$/.exec(label);
+  return match ? Number(match[1]) : undefined;
+}
+
+function stepOf(percent: number | undefined, steps: readonly { readonly percent: number }[]): number {
+  const index = steps.findIndex((step) => step.percent === percent);
+  return index < 0 ? 0 : index + 1;
+}
+
+function decisionOf(
+  transition: StoredTransition,
+  startMillis: number,
+  steps: readonly { readonly percent: number }[],
+): DemoDecision {
+  const after = percentOfLabel(transition.to) ?? 0;
+  // A rollback happens at the step it leaves; everything else lands on the step it names.
+  const stepLabel = transition.to === 'rolled_back' || transition.to === 'aborted' ? transition.from : transition.to;
+  const evidence = transition.evidence;
+  return {
+    elapsedMillis: transition.atMillis - startMillis,
+    from: transition.from,
+    to: transition.to,
+    step: stepOf(percentOfLabel(stepLabel), steps),
+    sharePercent: after,
+    ...(evidence === undefined ? {} : { verdict: evidence.verdict }),
+    reason: transition.reason,
+    canaryRequests: evidence?.requests.canary ?? 0,
+    failedChecks: evidence === undefined ? [] : evidence.checks.filter((c) => c.verdict === 'fail').map((c) => c.check),
+    actor: transition.actor,
+  };
+}
+
+function warmupOf(store: RolloutStore, rolloutId: string, startMillis: number): DemoResult['warmup'] | undefined {
+  const verdicts = [...store.verdicts(rolloutId)].sort((a, b) => a.atMillis - b.atMillis);
+  const first = verdicts.find((verdict) => !verdict.reason.includes('warming up'));
+  return first === undefined
+    ? undefined
+    : { elapsedMillis: first.atMillis - startMillis, canaryRequests: first.result.requests.canary };
+}
+
+function progressOf(
+  status: RolloutStatus,
+  elapsedMillis: number,
+  requests: Readonly<Record<Cohort, number>>,
+  tick: TickResult | undefined,
+): DemoProgress {
+  return {
+    elapsedMillis,
+    phase: status.phase,
+    step: status.stepIndex + 1,
+    stepCount: status.config.steps.length,
+    sharePercent: status.canaryBasisPoints / 100,
+    requests: {
+      [COHORT.stable]: requests.stable,
+      [COHORT.canary]: requests.canary,
+      [COHORT.control]: requests.control,
+    },
+    ...(tick?.gate === undefined ? {} : { lastVerdict: tick.gate.verdict, lastReason: tick.gate.reason }),
+  };
+}
+
+async function writeReport(storePath: string, rolloutId: string, nowMillis: number, out: string): Promise<void> {
+  const store = await controllerStoreOpener()(storePath, {});
+  try {
+    const data = await buildReportData(store, rolloutId, nowMillis);
+    if (data === undefined) throw new Error(`rollout ${rolloutId} is missing from ${storePath}`);
+    await writeFile(out, renderReportHtml(data), 'utf8');
+  } finally {
+    await store.close();
+  }
+}

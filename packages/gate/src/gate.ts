@@ -1,0 +1,425 @@
+import { COHORT, type Cohort, VERDICT, type Verdict } from '@agent-canary/conventions';
+import { diag } from '@opentelemetry/api';
+import { epochCounts, sequentialChecks, thresholdChecks } from './checks.js';
+import { ANALYSIS_UNIT, GATE_CHECK, GATE_EVIDENCE, GATE_MODE, type GateConfig } from './config.js';
+import type { GateContext, GateEvaluation, GateEvaluator, JsonValue } from './evaluator.js';
+import { promotionReadiness } from './promotion.js';
+import { sampleRatioEProcess } from './stat-tests.js';
+import { emptyTally, type GateState, initialState, readState, type Tally, toJson } from './state.js';
+import { distributionUnit, freezeReference, latencyOf, lengthOf, tallyOf } from './tally.js';
+import { CHECK_METHOD, type CheckEvidence, type GateResult } from './types.js';
+import type { CohortWindows, MetricSource } from './windows.js';
+
+const BASIS_POINTS = 10_000;
+
+const num = (value: number): string =>
+  Math.abs(value) >= 1000 ? value.toExponential(2) : `${Number(value.toPrecision(3))}`;
+
+function counts(windows: CohortWindows | undefined, key: 'requests' | 'subjects'): Record<Cohort, number> {
+  return {
+    stable: windows?.cohorts.stable[key] ?? 0,
+    canary: windows?.cohorts.canary[key] ?? 0,
+    control: windows?.cohorts.control[key] ?? 0,
+  };
+}
+
+/** Did warm-up end? After `minMillis`, or earlier once both request minima are met. */
+function warmupDone(config: GateConfig, context: GateContext, windows: CohortWindows): boolean {
+  const { warmup } = config;
+  if (context.nowMillis - context.startedAtMillis >= warmup.minMillis) return true;
+  return (
+    windows.cohorts.stable.requests >= warmup.minStableRequests &&
+    windows.cohorts.canary.requests >= warmup.minCanaryRequests
+  );
+}
+
+function rhoOf(context: GateContext): number | undefined {
+  const total = context.canaryBasisPoints + context.controlBasisPoints;
+  if (context.canaryBasisPoints <= 0 || context.controlBasisPoints <= 0) return undefined;
+  return context.canaryBasisPoints / total;
+}
+
+/** Advances warm-up, references and epochs; returns the state to judge with. */
+function advance(
+  config: GateConfig,
+  context: GateContext,
+  windows: CohortWindows,
+  previous: GateState,
+): { state: GateState; tally: Tally } {
+  let state: GateState = previous;
+  let references = { latency: state.latencyReference, length: state.lengthReference };
+  let froze = false;
+  if (state.warmupEndedAtMillis === null && warmupDone(config, context, windows)) {
+    state = { ...state, warmupEndedAtMillis: context.nowMillis };
+  }
+  if (state.warmupEndedAtMillis !== null) {
+    const stable = windows.cohorts.stable;
+    const min = config.warmup.minReferenceSamples;
+    if (!references.latency && config.checks.latencyP99.enabled) {
+      const unit = distributionUnit(windows, config.checks.latencyP99.unit, 'latency');
+      const latency = freezeReference(latencyOf(stable, unit), min);
+      if (latency) {
+        references = { ...references, latency };
+        froze = true;
+      }
+    }
+    if (!references.length && config.checks.responseLength.enabled) {
+      const unit = distributionUnit(windows, config.checks.responseLength.unit, 'length');
+      const length = freezeReference(lengthOf(stable, unit), min);
+      if (length) {
+        references = { ...references, length };
+        froze = true;
+      }
+    }
+    state = { ...state, latencyReference: references.latency, lengthReference: references.length };
+    if (state.toolReference === null && stable.toolCalls >= min) {
+      const tools: Record<string, number> = {};
+      for (const [tool, counts] of Object.entries(stable.toolCallsByName)) tools[tool] = counts.calls;
+      state = { ...state, toolReference: tools };
+    }
+  }
+  const tally = tallyOf(windows, config, references);
+  const rho0 = rhoOf(context);
+  if (rho0 !== undefined) {
+    const last = state.epochs[state.epochs.length - 1];
+    const ranked = references.latency !== null || references.length !== null;
+    if (!last || Math.abs(last.rho0 - rho0) > 1e-12 || froze) {
+      // The tally holds all data up to now: anything served under the new share since
+      // the change and before this look is attributed to the previous epoch (one tick).
+      const start = last ? tally : emptyTally();
+      state = { ...state, epochs: [...state.epochs, { rho0, startMillis: context.nowMillis, ranked, start }] };
+    }
+  }
+  const split = { canaryBasisPoints: context.canaryBasisPoints, controlBasisPoints: context.controlBasisPoints };
+  if (previous.epochs.length === 0 && state.epochs.length > 0) {
+    state = { ...state, sampleRatioSplit: split };
+  } else if (
+    state.sampleRatioSplit !== null &&
+    (state.sampleRatioSplit.canaryBasisPoints !== split.canaryBasisPoints ||
+      state.sampleRatioSplit.controlBasisPoints !== split.controlBasisPoints)
+  ) {
+    // Once the split changed, the SRM test stops for good (null after the first epoch).
+    state = { ...state, sampleRatioSplit: null };
+  }
+  const firstEpoch = state.epochs[0];
+  if (
+    state.sampleRatioSplit !== null &&
+    (state.sampleRatioBaseline ?? null) === null &&
+    firstEpoch !== undefined &&
+    context.nowMillis >= firstEpoch.startMillis + config.sampleRatio.settleMillis
+  ) {
+    // Units seen while the flag system was still serving the old split are not counted.
+    const baseline = config.sampleRatio.settleMillis === 0 ? [0, 0, 0] : [...tally.n];
+    state = { ...state, sampleRatioBaseline: baseline };
+  }
+  return { state, tally };
+}
+
+/**
+ * SRM (§3.5) on the first split only: after a share change, subjects already known to
+ * one cohort reappear as new ones in another, so later counts do not follow the split.
+ */
+function sampleRatio(config: GateConfig, state: GateState, tally: Tally): CheckEvidence | undefined {
+  if (!config.sampleRatio.enabled) return undefined;
+  const split = state.sampleRatioSplit;
+  const unit = config.sampleRatio.unit === ANALYSIS_UNIT.subject ? ANALYSIS_UNIT.subject : ANALYSIS_UNIT.request;
+  const cohorts = [COHORT.stable, COHORT.canary, COHORT.control] as const;
+  const baseline = state.sampleRatioBaseline ?? null;
+  const observed = cohorts.map((_, index) => (tally.n[index] ?? 0) - (baseline?.[index] ?? 0));
+  const measurements = cohorts.map((cohort, index) => ({ cohort, samples: observed[index] ?? 0 }));
+  const base = { check: GATE_CHECK.sampleRatio, method: CHECK_METHOD.sampleRatio, unit, measurements };
+  if (state.sampleRatioMismatch) {
+    return { ...base, verdict: VERDICT.fail, reason: `${state.sampleRatioMismatch} (detected earlier; final).` };
+  }
+  if (!split) {
+    return {
+      ...base,
+      verdict: state.epochs.length === 0 ? VERDICT.inconclusive : VERDICT.pass,
+      reason:
+        state.epochs.length === 0
+          ? 'sample_ratio: canary or control has no traffic share yet.'
+          : 'sample_ratio: checked on the first split only; the split has changed since.',
+    };
+  }
+  if (baseline === null) {
+    return {
+      ...base,
+      verdict: VERDICT.pass,
+      reason: `sample_ratio: waiting ${config.sampleRatio.settleMillis} ms for routing to settle before counting.`,
+    };
+  }
+  const shares = [
+    BASIS_POINTS - split.canaryBasisPoints - split.controlBasisPoints,
+    split.canaryBasisPoints,
+    split.controlBasisPoints,
+  ].map((bp) => bp / BASIS_POINTS);
+  // A cohort with no share and no units says nothing (and a zero Dirichlet weight is undefined).
+  const counted: Record<string, number> = {};
+  const split3: Record<string, number> = {};
+  cohorts.forEach((cohort, index) => {
+    const share = shares[index] ?? 0;
+    const count = observed[index] ?? 0;
+    if (share > 0 || count > 0) {
+      counted[cohort] = count;
+      split3[cohort] = share;
+    }
+  });
+  const result = sampleRatioEProcess(counted, split3, config.sampleRatio.alpha);
+  if (config.evidence === GATE_EVIDENCE.decision && !result.reject) {
+    const statistic = { eValue: result.eValue, boundary: result.boundary, alpha: result.alpha };
+    return { ...base, measurements: [], verdict: VERDICT.pass, statistic, reason: '' };
+  }
+  const total = observed.reduce((a, b) => a + b, 0);
+  const observedShares = observed.map((n) => (total > 0 ? `${((100 * n) / total).toFixed(1)}%` : 'n/a')).join('/');
+  const expectedShares = shares.map((s) => `${(100 * s).toFixed(1)}%`).join('/');
+  const described = `stable/canary/control ${unit}s ${observed.join('/')} (${observedShares}) vs configured ${expectedShares}`;
+  return {
+    ...base,
+    verdict: result.reject ? VERDICT.fail : VERDICT.pass,
+    statistic: { eValue: result.eValue, boundary: result.boundary, alpha: result.alpha },
+    reason: result.reject
+      ? `sample_ratio: ${described}; E=${num(result.eValue)} ≥ ${num(result.boundary)}: routing does not follow the split, verdicts are frozen.`
+      : `sample_ratio: ${described} is consistent with the split (E=${num(result.eValue)}).`,
+  };
+}
+
+function worst(checks: readonly CheckEvidence[], verdict: Verdict): CheckEvidence[] {
+  return checks.filter((c) => c.verdict === verdict);
+}
+
+/** The article's weighted score over threshold checks: Σ weights of passing checks / Σ weights measured. */
+function weightedVerdict(
+  config: GateConfig,
+  thresholds: readonly CheckEvidence[],
+): { verdict: Verdict; reason: string } {
+  const weights = new Map<string, number>(Object.values(config.checks).map((c) => [c.name, c.weight]));
+  let total = 0;
+  let passed = 0;
+  for (const evidence of thresholds) {
+    if (evidence.verdict === VERDICT.inconclusive) continue;
+    const weight = weights.get(evidence.check) ?? 0;
+    total += weight;
+    if (evidence.verdict !== VERDICT.fail) passed += weight;
+  }
+  if (total === 0)
+    return { verdict: VERDICT.inconclusive, reason: 'no check has enough data for a weighted score yet' };
+  const score = passed / total;
+  const { passScore, warnScore } = config.weighted;
+  const verdict = score >= passScore ? VERDICT.pass : score >= warnScore ? VERDICT.warn : VERDICT.fail;
+  return {
+    verdict,
+    reason: `weighted score ${score.toFixed(2)} (${passed} of ${total} weight passing; pass ≥ ${passScore}, warn ≥ ${warnScore})`,
+  };
+}
+
+function inconclusive(
+  context: GateContext,
+  reason: string,
+  windows?: CohortWindows,
+  checks: CheckEvidence[] = [],
+): GateResult {
+  return {
+    verdict: VERDICT.inconclusive,
+    sequentialFailure: false,
+    thresholdFailure: false,
+    sampleRatioMismatch: false,
+    requests: counts(windows, 'requests'),
+    subjects: counts(windows, 'subjects'),
+    checks,
+    reason,
+    evaluatedAtMillis: context.nowMillis,
+  };
+}
+
+function sentence(checks: readonly CheckEvidence[]): string {
+  return checks.map((c) => c.reason.replace(/\.$/, '')).join('; ');
+}
+
+/**
+ * The quality gate: reads cohort windows since the rollout start from `source`, runs the
+ * canary-vs-control anytime-valid tests, the article's absolute thresholds and the
+ * sample-ratio test, and returns a verdict with evidence and the state to persist.
+ *
+ * Verdict rule: `fail` if any sequential test crossed its boundary (`sequentialFailure`,
+ * roll back at once) or any threshold failed (`thresholdFailure`, the controller rolls
+ * back after N consecutive ones): in sequential mode a threshold fails only when its
+ * anytime-valid bound at `thresholdAlpha` is past the limit; `inconclusive` during
+ * warm-up, below `minSamples` canary or control requests, when the source cannot answer,
+ * and while a sample-ratio mismatch freezes verdicts; `warn` when a threshold's point
+ * estimate is past its limit without that evidence or within `warnMarginFraction` of it,
+ * a sequential e-value passed the square root of its boundary, or a drift effect exceeds
+ * its tolerance without significance; `pass` otherwise.
+ *
+ * With `evidence: 'decision'` only failing checks carry reasons, bounds and quantiles
+ * (a few times cheaper per evaluation, for simulations); decisions and state are the
+ * same as with the default `'full'`.
+ *
+ * @example
+ * const gate = createGate(resolveGateConfig(), inProcessSource(processor));
+ * const { result, state } = await gate.evaluate({ ...context, state: previousState });
+ */
+export function createGate(config: GateConfig, source: MetricSource): GateEvaluator {
+  async function read(context: GateContext) {
+    try {
+      return await source.read({
+        flagKey: context.flagKey,
+        rolloutId: context.rolloutId,
+        releases: { canary: context.canaryRelease, stable: context.stableRelease },
+        sinceMillis: context.startedAtMillis,
+        untilMillis: context.nowMillis,
+      });
+    } catch (error) {
+      // Sources promise not to throw; one that does must not take the controller down.
+      diag.error(`agent-canary gate: metric source ${source.name} threw`, error);
+      return { ok: false as const, reason: `metric source ${source.name} failed: ${String(error)}` };
+    }
+  }
+
+  async function evaluate(context: GateContext): Promise<GateEvaluation> {
+    try {
+      return await judge(context);
+    } catch (error) {
+      // A decision returns a result with a reason: a bug or bad data must not crash the controller.
+      diag.error('agent-canary gate: evaluation failed', error);
+      const kept = readState(context.state, context.rolloutId) ?? initialState(context.rolloutId);
+      return {
+        result: inconclusive(context, `inconclusive: the gate could not evaluate (${String(error)}).`),
+        state: toJson(kept),
+      };
+    }
+  }
+
+  async function judge(context: GateContext): Promise<GateEvaluation> {
+    const previous = readState(context.state, context.rolloutId) ?? initialState(context.rolloutId);
+    const answer = await read(context);
+    if (!answer.ok) {
+      return {
+        result: inconclusive(context, `inconclusive: no metrics (${answer.reason}).`),
+        state: toJson(previous),
+      };
+    }
+    const { windows } = answer;
+    const advanced = advance(config, context, windows, previous);
+    let state = advanced.state;
+    const { tally } = advanced;
+    const srm = sampleRatio(config, state, tally);
+    if (srm && srm.verdict === VERDICT.fail && !state.sampleRatioMismatch) {
+      state = { ...state, sampleRatioMismatch: srm.reason };
+    }
+    const requests = counts(windows, 'requests');
+    const subjects = counts(windows, 'subjects');
+    const srmChecks = srm ? [srm] : [];
+    const base = { requests, subjects, evaluatedAtMillis: context.nowMillis };
+    if (state.sampleRatioMismatch) {
+      return {
+        result: {
+          ...base,
+          verdict: VERDICT.inconclusive,
+          sequentialFailure: false,
+          thresholdFailure: false,
+          sampleRatioMismatch: true,
+          checks: srmChecks,
+          reason: `inconclusive: sample-ratio mismatch, verdicts are frozen; revert or investigate routing, never promote (${srm?.reason ?? state.sampleRatioMismatch}).`,
+        },
+        state: toJson(state),
+      };
+    }
+    const inputs = { config, windows, epochs: epochCounts(state.epochs, tally), state };
+    if (state.warmupEndedAtMillis === null) {
+      const elapsed = Math.round((context.nowMillis - context.startedAtMillis) / 1000);
+      return {
+        result: {
+          ...inconclusive(context, '', windows, srmChecks),
+          reason: `inconclusive: warming up (${elapsed} s, ${requests.stable} stable and ${requests.canary} canary requests; ends at ${Math.round(
+            config.warmup.minMillis / 1000,
+          )} s or at ${config.warmup.minStableRequests} stable and ${config.warmup.minCanaryRequests} canary requests); only the sample-ratio test runs.`,
+        },
+        state: toJson(state),
+      };
+    }
+    const thresholds = thresholdChecks(inputs);
+    if (config.mode === GATE_MODE.weighted) {
+      const weighted = weightedVerdict(config, thresholds);
+      const result: GateResult = {
+        ...base,
+        verdict: weighted.verdict,
+        sequentialFailure: false,
+        thresholdFailure: weighted.verdict === VERDICT.fail,
+        sampleRatioMismatch: false,
+        checks: [...thresholds, ...srmChecks],
+        reason: `${weighted.verdict}: ${weighted.reason}.`,
+      };
+      return { result, state: toJson(state) };
+    }
+    if (rhoOf(context) === undefined) {
+      return {
+        result: inconclusive(
+          context,
+          'inconclusive: canary or control has no traffic share, nothing to compare.',
+          windows,
+          [...thresholds, ...srmChecks],
+        ),
+        state: toJson(state),
+      };
+    }
+    const sequential = sequentialChecks(inputs);
+    const rejected = { ...state.rejected };
+    for (const evidence of sequential) {
+      if (evidence.verdict === VERDICT.fail && !rejected[evidence.check]) rejected[evidence.check] = evidence.reason;
+    }
+    state = { ...state, rejected };
+    const checks = [...sequential, ...thresholds, ...srmChecks];
+    const sequentialFailed = worst(sequential, VERDICT.fail);
+    const thresholdFailed = worst(thresholds, VERDICT.fail);
+    const warned = worst(checks, VERDICT.warn);
+    const lean = config.evidence === GATE_EVIDENCE.decision;
+    const enough = requests.canary >= config.minSamples && requests.control >= config.minSamples;
+    let verdict: Verdict;
+    let reason: string;
+    if (sequentialFailed.length > 0 || thresholdFailed.length > 0) {
+      verdict = VERDICT.fail;
+      reason = `fail: ${sentence([...sequentialFailed, ...thresholdFailed])}.`;
+    } else if (!enough) {
+      verdict = VERDICT.inconclusive;
+      reason = `inconclusive: ${requests.canary} canary and ${requests.control} control requests, ${config.minSamples} each needed before a pass.`;
+    } else if (warned.length > 0) {
+      verdict = VERDICT.warn;
+      reason = lean
+        ? `warn: ${warned.map((c) => c.check).join(', ')} (decision mode: evidence not computed).`
+        : `warn: ${sentence(warned)}.`;
+    } else {
+      verdict = VERDICT.pass;
+      reason = `pass: no check finds the canary worse than control over ${requests.canary} canary and ${requests.control} control requests, and every threshold holds.`;
+    }
+    const draft: GateResult = {
+      ...base,
+      verdict,
+      sequentialFailure: sequentialFailed.length > 0,
+      thresholdFailure: thresholdFailed.length > 0,
+      sampleRatioMismatch: false,
+      checks,
+      reason,
+    };
+    // A pass is not evidence of safety: say whether it is enough to promote on (statistics.md §4).
+    if (lean) return { result: draft, state: toJson(state) };
+    const readiness = promotionReadiness(draft, config);
+    const result =
+      verdict === VERDICT.pass
+        ? {
+            ...draft,
+            promotionReady: readiness.ready,
+            reason: `${reason.replace(/\.$/, '')}; ${readiness.ready ? 'ready to promote' : 'not yet ready to promote'}: ${readiness.reason}.`,
+          }
+        : draft;
+    return { result, state: toJson(state) };
+  }
+
+  async function snapshot(context: GateContext): Promise<JsonValue> {
+    const answer = await read(context);
+    if (!answer.ok) return { source: source.name, error: answer.reason };
+    // JSON round trip: overflow buckets (`upper: Infinity`) become `upper: null`.
+    return { source: source.name, windows: JSON.parse(JSON.stringify(answer.windows)) as JsonValue };
+  }
+
+  return { evaluate, snapshot };
+}

@@ -1,0 +1,58 @@
+export type { BehaviorMonitorConfig, BehaviorMonitorOptions } from './drift/config.js';
+export { MONITOR_DEFAULTS, resolveMonitorConfig } from './drift/config.js';
+export type {
+  BehaviorMonitor,
+  CreateBehaviorMonitorOptions,
+  DriftNotification,
+  FreezeBaselineInput,
+  FreezeBaselineResult,
+  MonitorPhase,
+  MonitorStatus,
+  MonitorTickResult,
+} from './drift/monitor.js';
+export { createBehaviorMonitor, MONITOR_PHASE, runMonitor } from './drift/monitor.js';
+export { evaluateSignals } from './drift/signals.js';
+export type {
+  BehaviorBaseline,
+  BehaviorWindowQuery,
+  BehaviorWindowResult,
+  BehaviorWindowSource,
+  DriftEvidence,
+  MonitorAlertRecord,
+  MonitorSignal,
+  MonitorState,
+  MonitorWindow,
+  SignalAlertState,
+  SignalEvaluation,
+  SignalStatus,
+} from './drift/types.js';
+export { MONITOR_SIGNAL, MONITOR_SIGNALS, SIGNAL_STATUS } from './drift/types.js';
+export {
+  emptyMonitorWindow,
+  mergeMonitorWindows,
+  metricBehaviorSource,
+  monitorWindowFromAggregate,
+  monitorWindowFromCohortWindow,
+  processorBehaviorSource,
+} from './drift/window.js';
+export type { ListReleasesOptions, RegistryWriteOptions } from './registry/registry.js';
+export {
+  createRelease,
+  currentStableRelease,
+  listReleases,
+  markRelease,
+  releaseConfigReader,
+  resolveReleaseOptions,
+  showRelease,
+} from './registry/registry.js';
+export type {
+  ModelParameterValue,
+  PromptReference,
+  ReleaseConfiguration,
+  ReleaseOptions,
+  ReleaseRecord,
+  ReleaseStatus,
+  ReleaseStatusChange,
+  StoredRelease,
+} from './registry/types.js';
+export { RELEASE_STATUS } from './registry/types.js';
