@@ -171,7 +171,7 @@ const GATE_OPTIONS = {
   sampleRatio: { settleMillis: 8000, unit: 'request' },
   warnMarginFraction: 0.02,
   warmup: { minMillis: 4000, minStableRequests: 80, minCanaryRequests: 20 },
-  checks: { latencyP99: { maxMillis: 10_000, maxQuantileRatio: 2 } },
+  checks: { latencyP99: { maxMillis: 10_000 } },
 } as const;
 
 const ROLLOUT_TIMING = {

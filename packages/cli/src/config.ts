@@ -133,21 +133,20 @@ const stepSchema = strictObject(
 
 const checkCommon = {
   enabled: bool.optional(),
+  observe: bool.optional(),
   alphaShare: nonNegative('a share of alphaTotal, 0 or more').optional(),
+  unit: unit.optional(),
   weight: nonNegative('a weight, 0 or more').optional(),
 };
 const rateCheck = strictObject({
   ...checkCommon,
   limit: fraction('a rate').optional(),
-  unit: unit.optional(),
   maxRelativeRisk: ratio().optional(),
 });
 const checksSchema = strictObject({
   latencyP99: strictObject({
     ...checkCommon,
     maxMillis: millis('a latency in milliseconds above 0').optional(),
-    unit: unit.optional(),
-    maxQuantileRatio: ratio().optional(),
   }).optional(),
   errorRate: rateCheck.optional(),
   toolSuccessRate: rateCheck.optional(),
@@ -163,7 +162,6 @@ const checksSchema = strictObject({
   responseLength: strictObject({
     ...checkCommon,
     maxKsDistance: fraction('a KS distance').optional(),
-    unit: unit.optional(),
   }).optional(),
 });
 
@@ -224,7 +222,7 @@ const fileSchema = strictObject({
   gate: strictObject({
     mode: z.enum(['sequential', 'weighted'], { error: "one of 'sequential', 'weighted'" }).optional(),
     alphaTotal: level(0.5).optional(),
-    thresholdAlpha: level(0.5).optional(),
+    thresholdAlphaShare: level(1).optional(),
     minSamples: count().optional(),
     warnMarginFraction: fraction().optional(),
     maxExposureRequests: count(1).optional(),

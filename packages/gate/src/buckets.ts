@@ -24,6 +24,18 @@ export function emptyCohortWindow(): CohortWindow {
     subjectOutputLength: [],
     similarity: EMPTY_SCORE,
     toxicity: EMPTY_SCORE,
+    subjectFirsts: {
+      turns: 0,
+      turnErrors: 0,
+      turnRefusals: 0,
+      toolsByName: {},
+      secondTools: 0,
+      toolSwitches: 0,
+      ratings: 0,
+      thumbsDown: 0,
+      similarity: EMPTY_SCORE,
+      toxicity: EMPTY_SCORE,
+    },
   };
 }
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { GATE_EVIDENCE, type GateOptions, resolveGateConfig } from './config.js';
+import { resolveGateConfig } from './config.js';
 import type { GateEvaluation, JsonValue } from './evaluator.js';
 import { createGate } from './gate.js';
+import { GATE_EVIDENCE, type GateOptions } from './options.js';
 import { type Behaviour, HEALTHY, SimulatedRollout } from './simulation.test-helper.js';
 import { InMemoryMetricSource } from './testing.js';
 import type { CohortWindows } from './windows.js';

@@ -1,8 +1,9 @@
 import { ConfigError } from '@agent-canary/conventions';
 import { describe, expect, it } from 'vitest';
-import { type GateConfig, type GateOptions, resolveGateConfig } from './config.js';
+import { resolveGateConfig } from './config.js';
 import type { GateContext, GateEvaluation, JsonValue } from './evaluator.js';
 import { createGate } from './gate.js';
+import type { GateConfig, GateOptions } from './options.js';
 import { promotionReadiness } from './promotion.js';
 import { type Behaviour, HEALTHY, SimulatedRollout, type SimulationOptions } from './simulation.test-helper.js';
 import { InMemoryMetricSource } from './testing.js';
@@ -70,18 +71,21 @@ describe('resolveGateConfig', () => {
     expect(resolved.checks.refusalRate.limit).toBe(0.05);
     expect(resolved.checks.similarity.min).toBe(0.85);
     expect(resolved.checks.toxicity.max).toBe(0.1);
-    expect(resolved.checks.errorRate.alpha).toBeCloseTo(0.0025, 12);
-    expect(resolved.checks.latencyP99.alpha).toBeCloseTo(0.002, 12);
-    expect(resolved.checks.toolMix.alpha).toBeCloseTo(0.0005, 12);
-    const total = Object.values(resolved.checks).reduce((sum, c) => sum + c.alpha, 0);
-    expect(total).toBeCloseTo(0.01, 12);
+    // 80% of alphaTotal for the sequential tests by share, 20% for the six thresholds.
+    expect(resolved.checks.errorRate.alpha).toBeCloseTo(0.008 * 0.2, 12);
+    expect(resolved.checks.latencyP99.alpha).toBeCloseTo(0.008 * 0.15, 12);
+    expect(resolved.checks.toolMix.alpha).toBeCloseTo(0.008 * 0.15, 12);
+    expect(resolved.checks.errorRate.thresholdAlpha).toBeCloseTo(0.002 / 6, 12);
+    expect(resolved.checks.thumbsDownRate.thresholdAlpha).toBe(0);
+    const total = (c: GateConfig) => Object.values(c.checks).reduce((sum, k) => sum + k.alpha + k.thresholdAlpha, 0);
+    expect(total(resolved)).toBeCloseTo(0.01, 12);
     const fewer = config({ checks: { toolMix: { enabled: false }, responseLength: { enabled: false } } });
-    expect(Object.values(fewer.checks).reduce((sum, c) => sum + c.alpha, 0)).toBeCloseTo(0.01, 12);
+    expect(total(fewer)).toBeCloseTo(0.01, 12);
     expect(fewer.checks.toolMix.alpha).toBe(0);
-    expect(fewer.checks.errorRate.alpha).toBeCloseTo(0.01 * (0.25 / 0.9), 12);
+    expect(fewer.checks.errorRate.alpha).toBeCloseTo(0.008 * (0.2 / 0.8), 12);
     expect(Object.isFrozen(resolved)).toBe(true);
-    expect(resolved.thresholdAlpha).toBe(0.01);
-    expect(config({ thresholdAlpha: 0.05 }).thresholdAlpha).toBe(0.05);
+    expect(config({ thresholdAlphaShare: 0.5 }).checks.errorRate.thresholdAlpha).toBeCloseTo(0.005 / 6, 12);
+    expect(config({ checks: { toolMix: { observe: true } } }).checks.toolMix.observe).toBe(true);
   });
 
   it.each([
@@ -95,8 +99,11 @@ describe('resolveGateConfig', () => {
     [{ weighted: { passScore: 0.4, warnScore: 0.5 } }, 'weighted.warnScore'],
     [{ checks: { toxicity: { alphaShare: 0.1 } } }, 'checks.toxicity.alphaShare'],
     [{ sampleRatio: { enabled: 'yes' } }, 'sampleRatio.enabled'],
-    [{ thresholdAlpha: 0 }, 'thresholdAlpha'],
-    [{ thresholdAlpha: 0.6 }, 'thresholdAlpha'],
+    [{ thresholdAlphaShare: 0 }, 'thresholdAlphaShare'],
+    [{ thresholdAlphaShare: 1.5 }, 'thresholdAlphaShare'],
+    [{ thresholdAlpha: 0.01 }, 'thresholdAlpha'],
+    [{ checks: { toolMix: { observe: 'yes' } } }, 'checks.toolMix.observe'],
+    [{ checks: { toolMix: { maxShare: 0.1 } } }, 'checks.toolMix.maxShare'],
   ])('rejects %j naming %s', (options, path) => {
     try {
       resolveGateConfig(options as GateOptions);
@@ -185,7 +192,7 @@ describe('createGate (sequential mode)', () => {
     const threshold = latency.find((c) => c.method === 'threshold');
     expect(threshold?.effect?.name).toBe('share_above_limit');
     expect(threshold?.effect?.lower).toBeGreaterThan(0.01);
-    expect(threshold?.reason).toMatch(/99% lower bound [\d.]+% — above the 1\.0% a p99 within the limit allows/);
+    expect(threshold?.reason).toMatch(/[\d.]+% lower bound [\d.]+% — above the 1\.0% a p99 within the limit allows/);
   });
 
   it('keeps a rejection once made, also in a gate restarted from the persisted state', async () => {
@@ -314,13 +321,14 @@ describe('promotionReadiness', () => {
     // Frequent events in both arms bound the relative risk quickly.
     const busy = { errorRate: 0.05, toolFailureRate: 0.05, refusalRate: 0.05 };
     const tolerant = config({
+      maxExposureRequests: 1_000_000,
       checks: {
         errorRate: { limit: 0.5, maxRelativeRisk: 2 },
         toolSuccessRate: { limit: 0.5, maxRelativeRisk: 2 },
         refusalRate: { limit: 0.5, maxRelativeRisk: 2 },
       },
     });
-    const bounded = await run(simulation(busy, { control: { ...HEALTHY, ...busy } }), tolerant, 600);
+    const bounded = await run(simulation(busy, { control: { ...HEALTHY, ...busy } }), tolerant, 1200);
     expect(bounded.last.result.verdict).toBe('pass');
     expect(promotionReadiness(bounded.last.result, tolerant)).toMatchObject({ ready: true, basis: 'bounds' });
     const error = bounded.last.result.checks.find((c) => c.check === 'error_rate' && c.method === 'sequential');
@@ -369,7 +377,7 @@ describe('absolute thresholds judged on anytime-valid bounds (sequential mode)',
     expect(evidence?.effect?.value).toBeCloseTo(rate, 12);
     expect(evidence?.effect?.lower).toBeLessThan(limit);
     expect(evidence?.reason).toMatch(
-      /^refusal_rate: canary [\d.]+% \(n=\d+, control [\d.]+%\), 99% lower bound [\d.]+% — not above the [\d.]+% limit: evidence building/,
+      /^refusal_rate: canary [\d.]+% \(\d+ subjects, control [\d.]+%\), [\d.]+% lower bound [\d.]+% — not above the [\d.]+% limit: evidence building/,
     );
     // The article's rule on the point estimate would have failed it.
     const weighted = await run(
@@ -389,8 +397,9 @@ describe('absolute thresholds judged on anytime-valid bounds (sequential mode)',
     const evidence = thresholdOf(last, 'error_rate');
     expect(evidence?.verdict).toBe('fail');
     expect(evidence?.effect?.lower).toBeGreaterThan(0.01);
-    expect(evidence?.statistic?.eValue).toBeGreaterThanOrEqual(100);
-    expect(evidence?.reason).toMatch(/99% lower bound [\d.]+% — above the 1\.0% limit\.$/);
+    expect(evidence?.statistic?.eValue).toBeGreaterThanOrEqual(evidence?.statistic?.boundary ?? Number.NaN);
+    expect(evidence?.unit).toBe('subject');
+    expect(evidence?.reason).toMatch(/[\d.]+% lower bound [\d.]+% — above the 1\.0% limit\.$/);
     // Caught at the first evaluation after warm-up (60 s), not after minutes of evidence.
     expect(evaluations.length).toBeLessThanOrEqual(14);
   });
@@ -401,7 +410,7 @@ describe('absolute thresholds judged on anytime-valid bounds (sequential mode)',
     expect(evidence?.verdict).toBe('fail');
     expect(evidence?.effect?.upper).toBeLessThan(0.95);
     expect(evidence?.effect?.value).toBeLessThan(evidence?.effect?.upper ?? 0);
-    expect(evidence?.reason).toMatch(/99% upper bound [\d.]+% — below the 95\.0% limit\.$/);
+    expect(evidence?.reason).toMatch(/[\d.]+% upper bound [\d.]+% — below the 95\.0% limit\.$/);
   });
 
   it('fails a toxic canary on the bound of a mean score', async () => {
@@ -414,10 +423,10 @@ describe('absolute thresholds judged on anytime-valid bounds (sequential mode)',
     expect(thresholdOf(healthy.last, 'toxicity')?.verdict).toBe('pass');
   });
 
-  it('needs more evidence at a smaller thresholdAlpha', async () => {
+  it('needs more evidence at a smaller share of alpha for thresholds', async () => {
     const canary = { errorRate: 0.03 };
-    const loose = await run(simulation(canary), thresholdsOnly({ thresholdAlpha: 0.2 }), 600);
-    const strict = await run(simulation(canary), thresholdsOnly({ thresholdAlpha: 0.0001 }), 600);
+    const loose = await run(simulation(canary), thresholdsOnly({ alphaTotal: 0.5, thresholdAlphaShare: 0.9 }), 600);
+    const strict = await run(simulation(canary), thresholdsOnly({ thresholdAlphaShare: 0.001 }), 600);
     expect(loose.last.result.thresholdFailure).toBe(true);
     expect(strict.evaluations.length).toBeGreaterThan(loose.evaluations.length);
   });

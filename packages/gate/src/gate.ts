@@ -1,14 +1,14 @@
 import { COHORT, type Cohort, VERDICT, type Verdict } from '@agent-canary/conventions';
 import { diag } from '@opentelemetry/api';
-import { epochCounts, sequentialChecks, thresholdChecks } from './checks.js';
-import { ANALYSIS_UNIT, GATE_CHECK, GATE_EVIDENCE, GATE_MODE, type GateConfig } from './config.js';
+import { epochCounts, sequentialChecks, thresholdChecks } from './checks/index.js';
 import type { GateContext, GateEvaluation, GateEvaluator, JsonValue } from './evaluator.js';
+import { ANALYSIS_UNIT, GATE_CHECK, GATE_EVIDENCE, GATE_MODE, type GateConfig } from './options.js';
 import { promotionReadiness } from './promotion.js';
 import { sampleRatioEProcess } from './stat-tests.js';
 import { emptyTally, type GateState, initialState, readState, type Tally, toJson } from './state.js';
-import { distributionUnit, freezeReference, latencyOf, lengthOf, tallyOf } from './tally.js';
+import { effectiveUnit, freezeReference, latencyOf, lengthOf, SUBJECT_DATA, tallyOf, toolsOf } from './tally.js';
 import { CHECK_METHOD, type CheckEvidence, type GateResult } from './types.js';
-import type { CohortWindows, MetricSource } from './windows.js';
+import type { CohortWindow, CohortWindows, MetricSource } from './windows.js';
 
 const BASIS_POINTS = 10_000;
 
@@ -53,29 +53,60 @@ function advance(
     state = { ...state, warmupEndedAtMillis: context.nowMillis };
   }
   if (state.warmupEndedAtMillis !== null) {
-    const stable = windows.cohorts.stable;
+    const { stable, control } = windows.cohorts;
     const min = config.warmup.minReferenceSamples;
+    // References come from stable traffic; a rollout that starts with no stable share (a
+    // 50% canary) freezes them from control instead. Bets then start after the freeze, so
+    // no control unit is both in the reference and bet on.
+    const freeze = <T>(read: (window: CohortWindow) => T | null): T | null => {
+      const fromStable = read(stable);
+      if (fromStable !== null) return fromStable;
+      const fromControl = read(control);
+      if (fromControl !== null) froze = true;
+      return fromControl;
+    };
     if (!references.latency && config.checks.latencyP99.enabled) {
-      const unit = distributionUnit(windows, config.checks.latencyP99.unit, 'latency');
-      const latency = freezeReference(latencyOf(stable, unit), min);
+      const unit = effectiveUnit(windows, config.checks.latencyP99.unit, SUBJECT_DATA.latency);
+      const latency = freeze((w) => freezeReference(latencyOf(w, unit), min));
       if (latency) {
         references = { ...references, latency };
         froze = true;
       }
     }
     if (!references.length && config.checks.responseLength.enabled) {
-      const unit = distributionUnit(windows, config.checks.responseLength.unit, 'length');
-      const length = freezeReference(lengthOf(stable, unit), min);
+      const unit = effectiveUnit(windows, config.checks.responseLength.unit, SUBJECT_DATA.length);
+      const length = freeze((w) => freezeReference(lengthOf(w, unit), min));
       if (length) {
         references = { ...references, length };
         froze = true;
       }
     }
     state = { ...state, latencyReference: references.latency, lengthReference: references.length };
-    if (state.toolReference === null && stable.toolCalls >= min) {
-      const tools: Record<string, number> = {};
-      for (const [tool, counts] of Object.entries(stable.toolCallsByName)) tools[tool] = counts.calls;
-      state = { ...state, toolReference: tools };
+    const mixUnit = effectiveUnit(windows, config.checks.toolMix.unit, SUBJECT_DATA.firsts);
+    if (state.toolReference === null && config.checks.toolMix.enabled) {
+      const toolReference = freeze((w) => {
+        const tools: Record<string, number> = {};
+        let total = 0;
+        for (const [tool, counts] of Object.entries(toolsOf(w, mixUnit))) {
+          tools[tool] = counts.calls;
+          total += counts.calls;
+        }
+        return total >= min ? tools : null;
+      });
+      if (toolReference) state = { ...state, toolReference };
+    }
+    if (
+      (state.switchReference ?? null) === null &&
+      config.checks.toolMix.enabled &&
+      mixUnit === ANALYSIS_UNIT.subject
+    ) {
+      const switchReference = freeze((w) => {
+        const firsts = w.subjectFirsts;
+        return firsts !== undefined && firsts.secondTools >= min
+          ? { secondTools: firsts.secondTools, switches: firsts.toolSwitches }
+          : null;
+      });
+      if (switchReference) state = { ...state, switchReference };
     }
   }
   const tally = tallyOf(windows, config, references);
@@ -196,7 +227,7 @@ function weightedVerdict(
   let total = 0;
   let passed = 0;
   for (const evidence of thresholds) {
-    if (evidence.verdict === VERDICT.inconclusive) continue;
+    if (evidence.verdict === VERDICT.inconclusive || evidence.observeOnly === true) continue;
     const weight = weights.get(evidence.check) ?? 0;
     total += weight;
     if (evidence.verdict !== VERDICT.fail) passed += weight;
@@ -243,7 +274,7 @@ function sentence(checks: readonly CheckEvidence[]): string {
  * Verdict rule: `fail` if any sequential test crossed its boundary (`sequentialFailure`,
  * roll back at once) or any threshold failed (`thresholdFailure`, the controller rolls
  * back after N consecutive ones): in sequential mode a threshold fails only when its
- * anytime-valid bound at `thresholdAlpha` is past the limit; `inconclusive` during
+ * anytime-valid bound at its share of `alphaTotal` is past the limit; `inconclusive` during
  * warm-up, below `minSamples` canary or control requests, when the source cannot answer,
  * and while a sample-ratio mismatch freezes verdicts; `warn` when a threshold's point
  * estimate is past its limit without that evidence or within `warnMarginFraction` of it,
@@ -369,9 +400,11 @@ export function createGate(config: GateConfig, source: MetricSource): GateEvalua
     }
     state = { ...state, rejected };
     const checks = [...sequential, ...thresholds, ...srmChecks];
-    const sequentialFailed = worst(sequential, VERDICT.fail);
-    const thresholdFailed = worst(thresholds, VERDICT.fail);
-    const warned = worst(checks, VERDICT.warn);
+    // Observe-only checks are shown with their verdict but never decide.
+    const acting = (list: readonly CheckEvidence[]) => list.filter((c) => c.observeOnly !== true);
+    const sequentialFailed = worst(acting(sequential), VERDICT.fail);
+    const thresholdFailed = worst(acting(thresholds), VERDICT.fail);
+    const warned = worst(acting(checks), VERDICT.warn);
     const lean = config.evidence === GATE_EVIDENCE.decision;
     const enough = requests.canary >= config.minSamples && requests.control >= config.minSamples;
     let verdict: Verdict;

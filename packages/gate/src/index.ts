@@ -7,6 +7,9 @@ export {
   quantileOf,
   totalCount,
 } from './buckets.js';
+export { GATE_DEFAULTS, resolveGateConfig, safeResolveGateConfig } from './config.js';
+export type { GateContext, GateEvaluation, GateEvaluator, JsonValue } from './evaluator.js';
+export { createGate } from './gate.js';
 export type {
   AnalysisUnit,
   CheckOptions,
@@ -31,18 +34,8 @@ export type {
   ToxicityCheckConfig,
   ToxicityCheckOptions,
   WarmupOptions,
-} from './config.js';
-export {
-  ANALYSIS_UNIT,
-  GATE_CHECK,
-  GATE_DEFAULTS,
-  GATE_EVIDENCE,
-  GATE_MODE,
-  resolveGateConfig,
-  safeResolveGateConfig,
-} from './config.js';
-export type { GateContext, GateEvaluation, GateEvaluator, JsonValue } from './evaluator.js';
-export { createGate } from './gate.js';
+} from './options.js';
+export { ANALYSIS_UNIT, GATE_CHECK, GATE_EVIDENCE, GATE_MODE } from './options.js';
 export type { PromotionBasis, PromotionReadiness } from './promotion.js';
 export { PROMOTION_BASIS, promotionReadiness } from './promotion.js';
 export type { CheckEvidence, CheckMethod, CohortMeasurement, GateResult } from './types.js';
@@ -56,5 +49,6 @@ export type {
   MetricReadResult,
   MetricSource,
   ScoreWindow,
+  SubjectFirsts,
   ToolCounts,
 } from './windows.js';

@@ -1,5 +1,5 @@
 import { VERDICT } from '@agent-canary/conventions';
-import type { GateConfig, RateCheckConfig } from './config.js';
+import type { GateConfig, RateCheckConfig } from './options.js';
 import { CHECK_METHOD, type GateResult } from './types.js';
 
 /** Why a passing gate may or may not promote (statistics.md §4: the tests never accept). */

@@ -98,6 +98,22 @@ class CohortAccumulator {
   toxicitySum = 0;
   toxicityCount = 0;
   readonly seen = new Map<number, number>();
+  /** Each subject's first observations (the subject-unit data of `subjectFirsts`). */
+  firstTurns = 0;
+  firstTurnErrors = 0;
+  firstTurnRefusals = 0;
+  readonly firstTools: Record<string, { calls: number; failures: number }> = {};
+  readonly firstToolOf = new Map<number, string>();
+  secondTools = 0;
+  toolSwitches = 0;
+  firstRatings = 0;
+  firstThumbsDown = 0;
+  readonly firstSimilarity = new Histogram(SCORE_EDGES);
+  firstSimilaritySum = 0;
+  firstSimilarityCount = 0;
+  readonly firstToxicity = new Histogram(SCORE_EDGES);
+  firstToxicitySum = 0;
+  firstToxicityCount = 0;
 
   snapshot(): CohortWindow {
     return {
@@ -120,6 +136,22 @@ class CohortAccumulator {
       subjectOutputLength: this.subjectLength.buckets(),
       similarity: { count: this.similarityCount, sum: this.similaritySum, buckets: this.similarity.buckets() },
       toxicity: { count: this.toxicityCount, sum: this.toxicitySum, buckets: this.toxicity.buckets() },
+      subjectFirsts: {
+        turns: this.firstTurns,
+        turnErrors: this.firstTurnErrors,
+        turnRefusals: this.firstTurnRefusals,
+        toolsByName: Object.fromEntries(Object.entries(this.firstTools).map(([k, v]) => [k, { ...v }])),
+        secondTools: this.secondTools,
+        toolSwitches: this.toolSwitches,
+        ratings: this.firstRatings,
+        thumbsDown: this.firstThumbsDown,
+        similarity: {
+          count: this.firstSimilarityCount,
+          sum: this.firstSimilaritySum,
+          buckets: this.firstSimilarity.buckets(),
+        },
+        toxicity: { count: this.firstToxicityCount, sum: this.firstToxicitySum, buckets: this.firstToxicity.buckets() },
+      },
     };
   }
 }
@@ -128,6 +160,10 @@ const FLAG_ERROR = 1;
 const FLAG_TOOL = 2;
 const FLAG_REFUSAL = 4;
 const FLAG_THUMBS = 8;
+const FLAG_FIRST_TOOL = 16;
+const FLAG_SECOND_TOOL = 32;
+const FLAG_SIMILARITY = 64;
+const FLAG_RATING = 128;
 
 /** Options of a simulated rollout. */
 export interface SimulationOptions {
@@ -140,6 +176,15 @@ export interface SimulationOptions {
   /** Probability a request is scored for similarity / gets feedback. */
   readonly similarityShare?: number;
   readonly feedbackShare?: number;
+  /**
+   * Habitual users: each user has a usual tool (drawn from the law's tools) and calls it
+   * with this probability, other tools by the law's shares otherwise. @default none
+   */
+  readonly habitStrength?: number;
+  /** The canary's habit strength (a canary that picks the usual tool less often). @default habitStrength */
+  readonly canaryHabitStrength?: number;
+  /** Zipf exponent of user activity (user k is picked ∝ 1/k^s). @default uniform */
+  readonly zipfExponent?: number;
 }
 
 /** A simulated rollout: advance time, change the split, read cumulative windows. */
@@ -158,10 +203,50 @@ export class SimulatedRollout {
   /** Routing bug for SRM tests: this share of would-be control subjects is served as stable. */
   leakControlToStable = 0;
 
+  private readonly usual: Float64Array;
+  private readonly activity: Float64Array | undefined;
+
   constructor(private readonly options: SimulationOptions) {
     this.random = seeded(options.seed);
     this.buckets = new Uint16Array(options.users);
-    for (let i = 0; i < options.users; i++) this.buckets[i] = Math.floor(this.random() * 10_000);
+    this.usual = new Float64Array(options.users);
+    for (let i = 0; i < options.users; i++) {
+      this.buckets[i] = Math.floor(this.random() * 10_000);
+      this.usual[i] = this.random();
+    }
+    if (options.zipfExponent !== undefined) {
+      this.activity = new Float64Array(options.users);
+      let total = 0;
+      for (let i = 0; i < options.users; i++) {
+        total += 1 / (i + 1) ** options.zipfExponent;
+        this.activity[i] = total;
+      }
+      for (let i = 0; i < options.users; i++) this.activity[i] = (this.activity[i] ?? 0) / total;
+    }
+  }
+
+  private pickUser(): number {
+    const activity = this.activity;
+    if (activity === undefined) return Math.floor(this.random() * this.options.users);
+    const u = this.random();
+    let low = 0;
+    let high = activity.length - 1;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((activity[middle] ?? 1) < u) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  /** A tool by the law's shares, from a uniform draw. */
+  private static toolAt(tools: Readonly<Record<string, number>>, draw: number): string {
+    let u = draw;
+    for (const [name, p] of Object.entries(tools)) {
+      if (u < p) return name;
+      u -= p;
+    }
+    return 'other';
   }
 
   private cohortOf(user: number): Cohort {
@@ -180,7 +265,7 @@ export class SimulatedRollout {
   }
 
   private request(): void {
-    const user = Math.floor(this.random() * this.options.users);
+    const user = this.pickUser();
     const cohort = this.cohortOf(user);
     const law = cohort === 'canary' ? this.options.canary : (this.options.control ?? HEALTHY);
     const acc = this.cohorts[cohort];
@@ -201,33 +286,52 @@ export class SimulatedRollout {
       acc.subjectLength.add(length);
     }
     let mark = flags ?? 0;
-    if (r() < law.errorRate) {
+    const error = r() < law.errorRate;
+    if (first) {
+      acc.firstTurns++;
+      if (error) acc.firstTurnErrors++;
+    }
+    if (error) {
       acc.errors++;
       if (!(mark & FLAG_ERROR)) acc.subjectsWithError++;
       mark |= FLAG_ERROR;
     }
     if (r() < 0.9) {
-      let u = r();
-      let tool = 'other';
-      for (const [name, p] of Object.entries(law.tools)) {
-        if (u < p) {
-          tool = name;
-          break;
-        }
-        u -= p;
-      }
+      const habit =
+        cohort === 'canary'
+          ? (this.options.canaryHabitStrength ?? this.options.habitStrength)
+          : this.options.habitStrength;
+      const tool =
+        habit !== undefined && r() < habit
+          ? SimulatedRollout.toolAt(law.tools, this.usual[user] ?? 0)
+          : SimulatedRollout.toolAt(law.tools, r());
       const counts = acc.tools[tool] ?? { calls: 0, failures: 0 };
       acc.tools[tool] = counts;
       counts.calls++;
       acc.toolCalls++;
-      if (r() < law.toolFailureRate) {
+      const failed = r() < law.toolFailureRate;
+      if (!(mark & FLAG_FIRST_TOOL)) {
+        const firstCounts = acc.firstTools[tool] ?? { calls: 0, failures: 0 };
+        acc.firstTools[tool] = firstCounts;
+        firstCounts.calls++;
+        if (failed) firstCounts.failures++;
+        acc.firstToolOf.set(user, tool);
+        mark |= FLAG_FIRST_TOOL;
+      } else if (!(mark & FLAG_SECOND_TOOL)) {
+        acc.secondTools++;
+        if (acc.firstToolOf.get(user) !== tool) acc.toolSwitches++;
+        mark |= FLAG_SECOND_TOOL;
+      }
+      if (failed) {
         counts.failures++;
         acc.toolFailures++;
         if (!(mark & FLAG_TOOL)) acc.subjectsWithToolFailure++;
         mark |= FLAG_TOOL;
       }
     }
-    if (r() < law.refusalRate) {
+    const refused = r() < law.refusalRate;
+    if (first && refused) acc.firstTurnRefusals++;
+    if (refused) {
       acc.refusals++;
       if (!(mark & FLAG_REFUSAL)) acc.subjectsWithRefusal++;
       mark |= FLAG_REFUSAL;
@@ -242,10 +346,25 @@ export class SimulatedRollout {
       acc.toxicity.add(t);
       acc.toxicitySum += t;
       acc.toxicityCount++;
+      if (!(mark & FLAG_SIMILARITY)) {
+        acc.firstSimilarity.add(s);
+        acc.firstSimilaritySum += s;
+        acc.firstSimilarityCount++;
+        acc.firstToxicity.add(t);
+        acc.firstToxicitySum += t;
+        acc.firstToxicityCount++;
+        mark |= FLAG_SIMILARITY;
+      }
     }
     if (r() < (this.options.feedbackShare ?? 0.1)) {
       acc.feedback++;
-      if (r() < law.thumbsDownRate) {
+      const down = r() < law.thumbsDownRate;
+      if (!(mark & FLAG_RATING)) {
+        acc.firstRatings++;
+        if (down) acc.firstThumbsDown++;
+        mark |= FLAG_RATING;
+      }
+      if (down) {
         acc.thumbsDown++;
         if (!(mark & FLAG_THUMBS)) acc.subjectsWithThumbsDown++;
         mark |= FLAG_THUMBS;

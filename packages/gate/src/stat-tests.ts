@@ -11,7 +11,7 @@ import {
   eValueDecision,
   type LatencyReference,
   latencyLogEValue,
-  mixLogEValue,
+  OTHER_CATEGORY,
   prepareLatencyReference,
   RANK_SIDE,
   rankScoreLogEValue,
@@ -108,7 +108,8 @@ function scoresOf(reference: FrozenReference): number[] {
 }
 
 /**
- * T-DIST (§3.4): two-sided rank-score bet of canary vs control on the frozen reference.
+ * T-DIST (§3.4): two-sided rank-score bet of canary vs control on the frozen reference;
+ * with `tolerance` δ the null is "mean scores differ by at most δ" (see `rankScoreLogEValue`).
  * Uses the stats package's cheap path: the gate builds the epochs aligned with the
  * reference itself, so `rankScoreTest`'s validation and summaries would be wasted.
  */
@@ -116,8 +117,9 @@ export function rankScoreEProcess(
   reference: FrozenReference,
   epochs: readonly RankCounts[],
   alpha: number,
+  tolerance = 0,
 ): EProcessResult {
-  const logE = rankScoreLogEValue(scoresOf(reference), epochs, RANK_SIDE.twoSided);
+  const logE = rankScoreLogEValue(scoresOf(reference), epochs, RANK_SIDE.twoSided, undefined, tolerance);
   return eValueDecision(logE, alpha);
 }
 
@@ -139,25 +141,112 @@ export function latencyEProcess(
   return { ...eValueDecision(logE, alpha), body };
 }
 
-/** Calls per category in one ρ0 epoch. */
+/** Tool use per category in one ρ0 epoch. */
 export interface MixCounts {
   readonly rho0: number;
   readonly canary: Readonly<Record<string, number>>;
   readonly control: Readonly<Record<string, number>>;
 }
 
+/** Categories with a reference share below this are lumped into `other`. */
+export const MIX_MIN_SHARE = 0.01;
+
+/** The reference's categories and their shares; rare ones (and unseen tools) lumped into `other`. */
+export function mixCategories(reference: Readonly<Record<string, number>>): {
+  readonly shares: ReadonlyMap<string, number>;
+  readonly categoryOf: (tool: string) => string;
+} {
+  let total = 0;
+  for (const count of Object.values(reference)) total += count;
+  const shares = new Map<string, number>();
+  let other = 0;
+  for (const [tool, count] of Object.entries(reference)) {
+    const share = total > 0 ? count / total : 0;
+    if (share >= MIX_MIN_SHARE && tool !== OTHER_CATEGORY) shares.set(tool, share);
+    else other += share;
+  }
+  shares.set(OTHER_CATEGORY, other);
+  return { shares, categoryOf: (tool) => (shares.has(tool) && tool !== OTHER_CATEGORY ? tool : OTHER_CATEGORY) };
+}
+
 /**
- * T-MIX (§3.3): product over categories of beta-binomial label mixtures, two-sided.
- * `reference` (stable calls frozen at warm-up) decides which small categories are lumped.
- * Cheap path: the gate reports its own shares, so `mixTest`'s summaries are not needed.
+ * One-sided T-RATE e-values that a share moved by more than `tolerance` points h: up (the
+ * canary's rate of the event is more than (b + h)/b times control's, b = max(π, h)) and,
+ * when the share can fall that far, down ((π − h)/π). π is the stable reference share, frozen before
+ * the counts. Rejecting the shifted null proves a change beyond the tolerance.
  */
-export function mixEProcess(
+function shareShiftLogEValues(epochs: readonly RateCounts[], share: number, tolerance: number): number[] {
+  const rateEpochs = epochs.map((e) => ({
+    rho0: e.rho0,
+    canaryEvents: e.canaryEvents,
+    totalEvents: e.canaryEvents + e.controlEvents,
+  }));
+  // Below the tolerance, "more than h points" reads "more than doubled" (a share of 0
+  // would make any rise infinitely large).
+  const base = Math.max(share, tolerance);
+  const up = base > 0 ? (base + tolerance) / base : 1;
+  const logs = [rateLogEValue(rateEpochs, up, undefined, 1)];
+  if (share > tolerance) logs.push(rateLogEValue(rateEpochs, (share - tolerance) / share, undefined, -1));
+  return logs;
+}
+
+function meanExp(logs: readonly number[]): number {
+  if (logs.length === 0) return 1;
+  let max = Number.NEGATIVE_INFINITY;
+  for (const value of logs) if (value > max) max = value;
+  let sum = 0;
+  for (const value of logs) sum += Math.exp(value - max);
+  return Math.log(sum / logs.length) + max;
+}
+
+/**
+ * T-MIX with materiality (§3.3, users as unit): for each category of the frozen reference,
+ * whether its share of the canary's units moved by more than `tolerance` points from
+ * control's, up or down (T-RATE on the category's units against a shifted null). The
+ * e-value is the average over categories and directions: each unit is one category's
+ * event, so the components bet on disjoint labels and their mean is an e-process.
+ */
+export function mixShareEProcess(
   epochs: readonly MixCounts[],
+  reference: Readonly<Record<string, number>>,
+  tolerance: number,
   alpha: number,
-  reference: Readonly<Record<string, number>> | undefined,
 ): EProcessResult {
-  const logE = mixLogEValue(epochs, reference ? { reference } : {});
-  return eValueDecision(logE, alpha);
+  const { shares, categoryOf } = mixCategories(reference);
+  const logs: number[] = [];
+  for (const [category, share] of shares) {
+    const counts = epochs.map((epoch) => ({
+      rho0: epoch.rho0,
+      canaryEvents: countIn(epoch.canary, category, categoryOf),
+      controlEvents: countIn(epoch.control, category, categoryOf),
+    }));
+    logs.push(...shareShiftLogEValues(counts, share, tolerance));
+  }
+  return eValueDecision(meanExp(logs), alpha);
+}
+
+function countIn(
+  counts: Readonly<Record<string, number>>,
+  category: string,
+  categoryOf: (tool: string) => string,
+): number {
+  let total = 0;
+  for (const [tool, count] of Object.entries(counts)) if (categoryOf(tool) === category) total += count;
+  return total;
+}
+
+/**
+ * Tool switching with materiality: whether the share of units whose second tool call used
+ * another tool than their first moved by more than `tolerance` points (reference share
+ * `share`, frozen from stable), up or down.
+ */
+export function switchShareEProcess(
+  epochs: readonly RateCounts[],
+  share: number,
+  tolerance: number,
+  alpha: number,
+): EProcessResult {
+  return eValueDecision(meanExp(shareShiftLogEValues(epochs, share, tolerance)), alpha);
 }
 
 /** SRM (§3.5): Dirichlet-multinomial e-value of cohort counts against the configured split. */

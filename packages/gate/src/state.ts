@@ -13,8 +13,10 @@ export interface Tally {
   lat: ArmPair<number[]> | null;
   /** Length counts on the frozen reference's slots (null before the freeze). */
   len: ArmPair<number[]> | null;
-  /** Tool calls by tool name. */
+  /** Tool use by tool name: each subject's first tool call (subject unit) or every call. */
   mix: ArmPair<Record<string, number>>;
+  /** Subjects whose second tool call used another tool than their first (subject unit only). */
+  switches: ArmPair<number>;
 }
 
 /** A distribution frozen from stable traffic at the end of warm-up. */
@@ -37,13 +39,18 @@ export interface EpochMark {
 
 /** What the gate persists between evaluations of one rollout (JSON, versioned). */
 export interface GateState {
-  readonly version: 1;
+  readonly version: 2;
   readonly rolloutId: string;
   readonly warmupEndedAtMillis: number | null;
   readonly latencyReference: FrozenReference | null;
   readonly lengthReference: FrozenReference | null;
-  /** Stable tool calls by name at the end of warm-up: decides which rare tools are lumped. */
+  /**
+   * Stable tool use by name at the end of warm-up (at the tool-mix check's unit): decides
+   * which rare tools are lumped and anchors each tool's share tolerance.
+   */
   readonly toolReference: Record<string, number> | null;
+  /** Stable subjects with a second tool call, and how many switched tools, at the end of warm-up. */
+  readonly switchReference: { readonly secondTools: number; readonly switches: number } | null;
   readonly epochs: EpochMark[];
   /** Split of the first epoch, the only one on which the sample-ratio test runs; null once it changed. */
   readonly sampleRatioSplit: { readonly canaryBasisPoints: number; readonly controlBasisPoints: number } | null;
@@ -55,7 +62,8 @@ export interface GateState {
   readonly sampleRatioMismatch: string | null;
 }
 
-export const GATE_STATE_VERSION = 1;
+/** 2: subject-level tool mix and tool switches (a version 1 state starts afresh). */
+export const GATE_STATE_VERSION = 2;
 
 /** A fresh state for a rollout. */
 export function initialState(rolloutId: string): GateState {
@@ -66,6 +74,7 @@ export function initialState(rolloutId: string): GateState {
     latencyReference: null,
     lengthReference: null,
     toolReference: null,
+    switchReference: null,
     epochs: [],
     sampleRatioSplit: null,
     rejected: {},
@@ -96,7 +105,7 @@ export function toJson(state: GateState): JsonValue {
 
 /** An all-zero tally (the start of the first epoch). */
 export function emptyTally(): Tally {
-  return { n: [0, 0, 0], rates: {}, lat: null, len: null, mix: [{}, {}] };
+  return { n: [0, 0, 0], rates: {}, lat: null, len: null, mix: [{}, {}], switches: [0, 0] };
 }
 
 /** True for a tally with no counts at all (what `emptyTally` returns, also after JSON). */
@@ -104,6 +113,8 @@ export function isEmptyTally(tally: Tally): boolean {
   return (
     tally.lat === null &&
     tally.len === null &&
+    tally.switches[0] === 0 &&
+    tally.switches[1] === 0 &&
     tally.n.every((value) => value === 0) &&
     Object.keys(tally.rates).length === 0 &&
     Object.keys(tally.mix[0]).length === 0 &&
@@ -140,5 +151,6 @@ export function subtract(a: Tally, b: Tally): Tally {
     lat: minusPair(a.lat, b.lat),
     len: minusPair(a.len, b.len),
     mix: [minusRecord(a.mix[0], b.mix[0]), minusRecord(a.mix[1], b.mix[1])],
+    switches: [a.switches[0] - b.switches[0], a.switches[1] - b.switches[1]],
   };
 }

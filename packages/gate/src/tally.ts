@@ -1,7 +1,12 @@
+/**
+ * From cohort windows to what the tests count, at each check's unit. Subject unit: one
+ * observation per subject (its first adverse event of a kind, its first turn, first tool
+ * call, first scores), counted in the cohort it entered; request unit: every request.
+ */
 import { countAtOrBelow, countsOnEdges, totalCount } from './buckets.js';
-import { ANALYSIS_UNIT, type GateConfig } from './config.js';
+import { ANALYSIS_UNIT, type GateConfig } from './options.js';
 import type { ArmPair, FrozenReference, Tally } from './state.js';
-import type { BucketCounts, CohortWindow, CohortWindows } from './windows.js';
+import type { BucketCounts, CohortWindow, CohortWindows, ScoreWindow, ToolCounts } from './windows.js';
 
 /** Rate signals the gate counts, by check. */
 export const RATE_SIGNAL = {
@@ -13,28 +18,72 @@ export const RATE_SIGNAL = {
 } as const;
 export type RateSignal = (typeof RATE_SIGNAL)[keyof typeof RATE_SIGNAL];
 
-/**
- * The unit a distribution check can actually use: `subject` needs the source's
- * one-observation-per-subject distributions, else every request counts.
- */
-export function distributionUnit(windows: CohortWindows, unit: string, field: 'latency' | 'length'): string {
-  if (unit !== ANALYSIS_UNIT.subject) return ANALYSIS_UNIT.request;
-  const { stable, canary, control } = windows.cohorts;
-  const has = (w: CohortWindow) => (field === 'latency' ? w.subjectLatencyMillis : w.subjectOutputLength) !== undefined;
-  return has(stable) && has(canary) && has(control) ? ANALYSIS_UNIT.subject : ANALYSIS_UNIT.request;
+/** What a subject-unit check reads beyond the per-subject adverse counters every source has. */
+export const SUBJECT_DATA = {
+  /** Adverse events counted once per subject (`subjectsWith*`): every source. */
+  adverse: 'adverse',
+  /** Each subject's first turn latency. */
+  latency: 'latency',
+  /** Each subject's first turn length. */
+  length: 'length',
+  /** Each subject's first tool call, first scores, first rating (`subjectFirsts`). */
+  firsts: 'firsts',
+} as const;
+export type SubjectData = (typeof SUBJECT_DATA)[keyof typeof SUBJECT_DATA];
+
+function hasData(window: CohortWindow, data: SubjectData): boolean {
+  switch (data) {
+    case SUBJECT_DATA.adverse:
+      return true;
+    case SUBJECT_DATA.latency:
+      return window.subjectLatencyMillis !== undefined;
+    case SUBJECT_DATA.length:
+      return window.subjectOutputLength !== undefined;
+    case SUBJECT_DATA.firsts:
+      return window.subjectFirsts !== undefined;
+  }
 }
 
-/** The latency distribution a rank test reads at `unit` (see {@link distributionUnit}). */
+/**
+ * The unit a check can actually use: `subject` needs the source's per-subject data, else
+ * every request counts (and the check's evidence says so).
+ */
+export function effectiveUnit(windows: CohortWindows, unit: string, data: SubjectData): string {
+  if (unit !== ANALYSIS_UNIT.subject) return ANALYSIS_UNIT.request;
+  const { stable, canary, control } = windows.cohorts;
+  return hasData(stable, data) && hasData(canary, data) && hasData(control, data)
+    ? ANALYSIS_UNIT.subject
+    : ANALYSIS_UNIT.request;
+}
+
+/** The latency distribution a test reads at `unit` (each subject's first turn, or every turn). */
 export function latencyOf(window: CohortWindow, unit: string): BucketCounts {
   return unit === ANALYSIS_UNIT.subject ? (window.subjectLatencyMillis ?? window.latencyMillis) : window.latencyMillis;
 }
 
-/** The length distribution a rank test reads at `unit` (see {@link distributionUnit}). */
+/** The length distribution a test reads at `unit`. */
 export function lengthOf(window: CohortWindow, unit: string): BucketCounts {
   return unit === ANALYSIS_UNIT.subject ? (window.subjectOutputLength ?? window.outputLength) : window.outputLength;
 }
 
-/** Adverse events and their exposure for a rate check in one cohort, at the check's unit. */
+/** Similarity scores at `unit` (each subject's first score, or every scored answer). */
+export function similarityOf(window: CohortWindow, unit: string): ScoreWindow {
+  return unit === ANALYSIS_UNIT.subject ? (window.subjectFirsts?.similarity ?? window.similarity) : window.similarity;
+}
+
+/** Toxicity scores at `unit`. */
+export function toxicityOf(window: CohortWindow, unit: string): ScoreWindow {
+  return unit === ANALYSIS_UNIT.subject ? (window.subjectFirsts?.toxicity ?? window.toxicity) : window.toxicity;
+}
+
+/** Tool use by name at `unit`: each subject's first tool call, or every call. */
+export function toolsOf(window: CohortWindow, unit: string): Readonly<Record<string, ToolCounts>> {
+  return unit === ANALYSIS_UNIT.subject
+    ? (window.subjectFirsts?.toolsByName ?? window.toolCallsByName)
+    : window.toolCallsByName;
+}
+
+/** Adverse events and their exposure for a rate check's sequential test, at the check's unit. */
 export function rateCounts(
   window: CohortWindow,
   signal: RateSignal,
@@ -59,13 +108,10 @@ export function rateCounts(
       return subject
         ? { events: window.subjectsWithThumbsDown, exposure: window.subjects, unit }
         : { events: window.thumbsDown, exposure: window.feedback, unit };
-    case RATE_SIGNAL.lowSimilarity:
-      // Similarity has no per-subject counter: the request is its unit.
-      return {
-        events: countAtOrBelow(window.similarity.buckets, similarityMin),
-        exposure: window.similarity.count,
-        unit: ANALYSIS_UNIT.request,
-      };
+    case RATE_SIGNAL.lowSimilarity: {
+      const scores = similarityOf(window, unit);
+      return { events: countAtOrBelow(scores.buckets, similarityMin), exposure: scores.count, unit };
+    }
   }
 }
 
@@ -99,6 +145,12 @@ export function countsOnSortedEdges(buckets: BucketCounts, edges: readonly numbe
   return counts;
 }
 
+function callsOf(tools: Readonly<Record<string, ToolCounts>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [tool, counts] of Object.entries(tools)) out[tool] = counts.calls;
+  return out;
+}
+
 /** Everything additive the gate's tests need, read from cumulative windows. */
 export function tallyOf(
   windows: CohortWindows,
@@ -114,28 +166,39 @@ export function tallyOf(
     rateCounts(canary, signal, unit, min).events,
     rateCounts(control, signal, unit, min).events,
   ];
+  const adverseUnit = (unit: string) => effectiveUnit(windows, unit, SUBJECT_DATA.adverse);
   const rates: Record<string, ArmPair<number>> = {
-    [RATE_SIGNAL.error]: pair(RATE_SIGNAL.error, checks.errorRate.unit),
-    [RATE_SIGNAL.tool]: pair(RATE_SIGNAL.tool, checks.toolSuccessRate.unit),
-    [RATE_SIGNAL.refusal]: pair(RATE_SIGNAL.refusal, checks.refusalRate.unit),
-    [RATE_SIGNAL.thumbsDown]: pair(RATE_SIGNAL.thumbsDown, checks.thumbsDownRate.unit),
-    [RATE_SIGNAL.lowSimilarity]: pair(RATE_SIGNAL.lowSimilarity, ANALYSIS_UNIT.request),
+    [RATE_SIGNAL.error]: pair(RATE_SIGNAL.error, adverseUnit(checks.errorRate.unit)),
+    [RATE_SIGNAL.tool]: pair(RATE_SIGNAL.tool, adverseUnit(checks.toolSuccessRate.unit)),
+    [RATE_SIGNAL.refusal]: pair(RATE_SIGNAL.refusal, adverseUnit(checks.refusalRate.unit)),
+    [RATE_SIGNAL.thumbsDown]: pair(RATE_SIGNAL.thumbsDown, adverseUnit(checks.thumbsDownRate.unit)),
+    [RATE_SIGNAL.lowSimilarity]: pair(
+      RATE_SIGNAL.lowSimilarity,
+      effectiveUnit(windows, checks.similarity.unit, SUBJECT_DATA.firsts),
+    ),
   };
-  const calls = (w: CohortWindow): Record<string, number> => {
-    const out: Record<string, number> = {};
-    for (const [tool, counts] of Object.entries(w.toolCallsByName)) out[tool] = counts.calls;
-    return out;
-  };
-  const onEdges = (buckets: BucketCounts, edges: readonly number[]) => countsOnSortedEdges(buckets, edges);
   const lat = references.latency;
   const len = references.length;
-  const latUnit = distributionUnit(windows, checks.latencyP99.unit, 'latency');
-  const lenUnit = distributionUnit(windows, checks.responseLength.unit, 'length');
+  const latUnit = effectiveUnit(windows, checks.latencyP99.unit, SUBJECT_DATA.latency);
+  const lenUnit = effectiveUnit(windows, checks.responseLength.unit, SUBJECT_DATA.length);
+  const mixUnit = effectiveUnit(windows, checks.toolMix.unit, SUBJECT_DATA.firsts);
+  const switches = (w: CohortWindow) => (mixUnit === ANALYSIS_UNIT.subject ? (w.subjectFirsts?.toolSwitches ?? 0) : 0);
   return {
     n,
     rates,
-    lat: lat ? [onEdges(latencyOf(canary, latUnit), lat.edges), onEdges(latencyOf(control, latUnit), lat.edges)] : null,
-    len: len ? [onEdges(lengthOf(canary, lenUnit), len.edges), onEdges(lengthOf(control, lenUnit), len.edges)] : null,
-    mix: [calls(canary), calls(control)],
+    lat: lat
+      ? [
+          countsOnSortedEdges(latencyOf(canary, latUnit), lat.edges),
+          countsOnSortedEdges(latencyOf(control, latUnit), lat.edges),
+        ]
+      : null,
+    len: len
+      ? [
+          countsOnSortedEdges(lengthOf(canary, lenUnit), len.edges),
+          countsOnSortedEdges(lengthOf(control, lenUnit), len.edges),
+        ]
+      : null,
+    mix: [callsOf(toolsOf(canary, mixUnit)), callsOf(toolsOf(control, mixUnit))],
+    switches: [switches(canary), switches(control)],
   };
 }

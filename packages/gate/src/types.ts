@@ -18,7 +18,7 @@ export interface CohortMeasurement {
   readonly cohort: Cohort;
   /** The metric's value (a rate as a fraction 0..1, a latency in ms, ...); absent without data. */
   readonly value?: number;
-  /** Observations behind the value (requests, tool calls or subjects: see `unit`). */
+  /** Observations behind the value (subjects, requests or tool calls: see the check's `unit`). */
   readonly samples: number;
 }
 
@@ -28,8 +28,13 @@ export interface CheckEvidence {
   readonly check: string;
   readonly method: CheckMethod;
   readonly verdict: Verdict;
-  /** Unit of analysis of `samples`: `request`, `subject` or `tool_call`. */
+  /**
+   * Unit of analysis of `samples`: `subject` (one observation per user, counted in the
+   * cohort it entered), `request` or `tool_call`.
+   */
   readonly unit: string;
+  /** An observe-only check (`observe: true`): shown, never acted on. */
+  readonly observeOnly?: boolean;
   readonly measurements: readonly CohortMeasurement[];
   /** Threshold checks: the limit the canary's value is compared with. */
   readonly threshold?: { readonly operator: '<' | '>'; readonly value: number };

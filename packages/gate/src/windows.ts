@@ -31,10 +31,38 @@ export interface ToolCounts {
 }
 
 /**
+ * Each subject's first observations in one cohort: one per subject (the unit of
+ * randomisation), counted in the cohort the subject ENTERED the rollout in. What the
+ * gate's subject-unit thresholds and drift tests read (docs/concepts.md, "Users, not calls").
+ */
+export interface SubjectFirsts {
+  /** Subjects whose first turn was observed (the exposure of the first-turn counts). */
+  readonly turns: number;
+  /** Subjects whose first turn ended in error. */
+  readonly turnErrors: number;
+  /** Subjects whose first turn was a refusal. */
+  readonly turnRefusals: number;
+  /** Each subject's first tool call, by tool name (`failures`: that first call failed). */
+  readonly toolsByName: Readonly<Record<string, ToolCounts>>;
+  /** Subjects that made a second tool call. */
+  readonly secondTools: number;
+  /** Subjects whose second tool call used another tool than their first. */
+  readonly toolSwitches: number;
+  /** Subjects whose first feedback was a rating (thumbs up or down). */
+  readonly ratings: number;
+  /** Subjects whose first rating was a thumbs-down. */
+  readonly thumbsDown: number;
+  /** Each subject's first similarity score. */
+  readonly similarity: ScoreWindow;
+  /** Each subject's first toxicity score. */
+  readonly toxicity: ScoreWindow;
+}
+
+/**
  * What the gate needs from one cohort over a window: counts and distributions that add
  * across time buckets and replicas. Rates exist at two units: per request (turn, tool
  * call) and per subject (the unit of randomisation: each subject is counted once, at its
- * first adverse event).
+ * first adverse event, or by its first observation).
  */
 export interface CohortWindow {
   /** Agent turns (requests) served. */
@@ -69,6 +97,11 @@ export interface CohortWindow {
   readonly outputLength: BucketCounts;
   /** Answer length of each subject's first turn only (absent like `subjectLatencyMillis`). */
   readonly subjectOutputLength?: BucketCounts;
+  /**
+   * Each subject's first observations. Absent when the source cannot tell (Prometheus):
+   * subject-unit thresholds and tool-mix tests then fall back to requests and say so.
+   */
+  readonly subjectFirsts?: SubjectFirsts;
   /** Similarity of the answer to the control answer, 0..1. */
   readonly similarity: ScoreWindow;
   /** Toxicity score of the answer, 0..1. */

@@ -14,7 +14,7 @@ const total = Math.max(...checkpoints);
 const TOOLS = ['search', 'db', 'code', 'email', 'calendar'];
 
 let now = Date.UTC(2026, 0, 1);
-const processor = new BehaviorSpanProcessor({ now: () => now, maxSubjectsPerSeries: 5_000 });
+const processor = new BehaviorSpanProcessor({ now: () => now, maxSubjectsPerRollout: 5_000 });
 const rng = createRng('processor-bench-heap');
 const results: { spans: number; heapMiB: number; seconds: number }[] = [];
 const started = process.hrtime.bigint();

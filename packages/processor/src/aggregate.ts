@@ -66,10 +66,33 @@ export interface AggregateSnapshot {
   readonly feedback: Readonly<Record<string, number>>;
   /** Topics of turns (from the app's classifier). */
   readonly topics: CategoricalSnapshot;
-  /** Subjects whose first turn fell in this range. */
+  /*
+   * Subject-level fields: one observation per subject (the unit of randomisation), counted
+   * in the series of the cohort the subject ENTERED the rollout in (outside rollouts: the
+   * series itself, per subject period), whatever cohort later serves it. Additive.
+   */
+  /** Subjects that entered in this range (their first span of any kind). */
   readonly newSubjects: number;
   /** Per signal, subjects whose FIRST such event fell in this range: additive, each subject counted once. */
   readonly subjectsWith: Readonly<Record<AdverseSignal, number>>;
+  /** Subjects whose first turn ended in this range: the exposure of the first-turn fields below. */
+  readonly subjectTurns: number;
+  /** Subjects whose first turn ended in error. */
+  readonly subjectTurnErrors: number;
+  /** Subjects whose first turn was a refusal. */
+  readonly subjectTurnRefusals: number;
+  /** Each subject's first tool call, by tool name (with its outcome). */
+  readonly subjectTools: Readonly<Record<string, OutcomeCounts>>;
+  /** Subjects that made a second tool call. */
+  readonly subjectSecondTools: number;
+  /** Subjects whose second tool call used another tool than their first. */
+  readonly subjectToolSwitches: number;
+  /** Each subject's first feedback, by kind. */
+  readonly subjectFeedback: Readonly<Record<string, number>>;
+  /** Each subject's first similarity score. */
+  readonly subjectSimilarity: SketchSnapshot;
+  /** Each subject's first toxicity score. */
+  readonly subjectToxicity: SketchSnapshot;
   /** Duration of each subject's first turn only (one observation per subject), ms. */
   readonly subjectLatencyMillis: SketchSnapshot;
   /**
@@ -98,7 +121,9 @@ type SketchField =
   | 'similarity'
   | 'toxicity'
   | 'subjectLatencyMillis'
-  | 'subjectOutputLength';
+  | 'subjectOutputLength'
+  | 'subjectSimilarity'
+  | 'subjectToxicity';
 const SKETCH_FIELDS: readonly SketchField[] = [
   'turnLatencyMillis',
   'modelCallLatencyMillis',
@@ -107,6 +132,8 @@ const SKETCH_FIELDS: readonly SketchField[] = [
   'toxicity',
   'subjectLatencyMillis',
   'subjectOutputLength',
+  'subjectSimilarity',
+  'subjectToxicity',
 ];
 
 type CountField =
@@ -118,7 +145,12 @@ type CountField =
   | 'inputTokens'
   | 'outputTokens'
   | 'newSubjects'
-  | 'configMismatches';
+  | 'configMismatches'
+  | 'subjectTurns'
+  | 'subjectTurnErrors'
+  | 'subjectTurnRefusals'
+  | 'subjectSecondTools'
+  | 'subjectToolSwitches';
 const COUNT_FIELDS: readonly CountField[] = [
   'turns',
   'turnErrors',
@@ -129,6 +161,11 @@ const COUNT_FIELDS: readonly CountField[] = [
   'outputTokens',
   'newSubjects',
   'configMismatches',
+  'subjectTurns',
+  'subjectTurnErrors',
+  'subjectTurnRefusals',
+  'subjectSecondTools',
+  'subjectToolSwitches',
 ];
 
 interface MutableOutcome {
@@ -155,6 +192,11 @@ export class SeriesAggregate {
   outputTokens = 0;
   newSubjects = 0;
   configMismatches = 0;
+  subjectTurns = 0;
+  subjectTurnErrors = 0;
+  subjectTurnRefusals = 0;
+  subjectSecondTools = 0;
+  subjectToolSwitches = 0;
   readonly subjectsWith: Record<AdverseSignal, number> = {
     turn_error: 0,
     tool_error: 0,
@@ -164,6 +206,8 @@ export class SeriesAggregate {
     human_takeover: 0,
   };
   readonly toolCalls = new Map<string, MutableOutcome>();
+  readonly subjectTools = new Map<string, MutableOutcome>();
+  readonly subjectFeedback = new Map<string, number>();
   readonly scores = new Map<string, MutableScore>();
   readonly feedback = new Map<string, number>();
   topics: CategoricalDistribution | undefined;
@@ -182,13 +226,17 @@ export class SeriesAggregate {
   }
 
   tool(name: string, isError: boolean): void {
-    let counts = this.toolCalls.get(name);
-    if (counts === undefined) {
-      counts = { ok: 0, error: 0 };
-      this.toolCalls.set(name, counts);
-    }
-    if (isError) counts.error++;
-    else counts.ok++;
+    addOutcome(this.toolCalls, name, isError);
+  }
+
+  /** A subject's first tool call. */
+  subjectTool(name: string, isError: boolean): void {
+    addOutcome(this.subjectTools, name, isError);
+  }
+
+  /** A subject's first feedback. */
+  addSubjectFeedback(kind: string, count = 1): void {
+    this.subjectFeedback.set(kind, (this.subjectFeedback.get(kind) ?? 0) + count);
   }
 
   score(name: string, value: number): void {
@@ -219,14 +267,9 @@ export class SeriesAggregate {
   merge(other: SeriesAggregate): this {
     for (const field of COUNT_FIELDS) this[field] += other[field];
     for (const signal of ADVERSE_SIGNALS) this.subjectsWith[signal] += other.subjectsWith[signal];
-    for (const [name, counts] of other.toolCalls) {
-      const mine = this.toolCalls.get(name);
-      if (mine === undefined) this.toolCalls.set(name, { ...counts });
-      else {
-        mine.ok += counts.ok;
-        mine.error += counts.error;
-      }
-    }
+    mergeOutcomes(this.toolCalls, other.toolCalls);
+    mergeOutcomes(this.subjectTools, other.subjectTools);
+    for (const [kind, count] of other.subjectFeedback) this.addSubjectFeedback(kind, count);
     for (const [name, summary] of other.scores) {
       const mine = this.scores.get(name);
       if (mine === undefined) this.scores.set(name, { ...summary });
@@ -277,6 +320,15 @@ export class SeriesAggregate {
       topics: { ...(this.topics ?? new CategoricalDistribution()).toJSON(), maxCategories: this.maxTopics + 1 },
       newSubjects: this.newSubjects,
       subjectsWith: { ...this.subjectsWith },
+      subjectTurns: this.subjectTurns,
+      subjectTurnErrors: this.subjectTurnErrors,
+      subjectTurnRefusals: this.subjectTurnRefusals,
+      subjectTools: sorted(this.subjectTools, (counts) => ({ ok: counts.ok, error: counts.error })),
+      subjectSecondTools: this.subjectSecondTools,
+      subjectToolSwitches: this.subjectToolSwitches,
+      subjectFeedback: sorted(this.subjectFeedback, (count) => count),
+      subjectSimilarity: sketch('subjectSimilarity'),
+      subjectToxicity: sketch('subjectToxicity'),
       subjectLatencyMillis: sketch('subjectLatencyMillis'),
       subjectOutputLength: sketch('subjectOutputLength'),
       configMismatches: this.configMismatches,
@@ -294,6 +346,13 @@ export class SeriesAggregate {
     for (const [name, counts] of Object.entries(snapshot.toolCalls ?? {})) {
       aggregate.toolCalls.set(name, { ok: numberOr0(counts.ok), error: numberOr0(counts.error) });
     }
+    // Absent in snapshots written before subject-level tool and feedback fields existed.
+    for (const [name, counts] of Object.entries(snapshot.subjectTools ?? {})) {
+      aggregate.subjectTools.set(name, { ok: numberOr0(counts.ok), error: numberOr0(counts.error) });
+    }
+    for (const [kind, count] of Object.entries(snapshot.subjectFeedback ?? {})) {
+      aggregate.subjectFeedback.set(kind, numberOr0(count));
+    }
     for (const [name, summary] of Object.entries(snapshot.scores ?? {})) {
       aggregate.scores.set(name, { count: numberOr0(summary.count), sum: numberOr0(summary.sum) });
     }
@@ -306,6 +365,27 @@ export class SeriesAggregate {
       if (sketch !== undefined && sketch.count > 0) aggregate.sketches[field] = QuantileSketch.fromJSON(sketch);
     }
     return aggregate;
+  }
+}
+
+function addOutcome(map: Map<string, MutableOutcome>, name: string, isError: boolean): void {
+  let counts = map.get(name);
+  if (counts === undefined) {
+    counts = { ok: 0, error: 0 };
+    map.set(name, counts);
+  }
+  if (isError) counts.error++;
+  else counts.ok++;
+}
+
+function mergeOutcomes(target: Map<string, MutableOutcome>, source: ReadonlyMap<string, MutableOutcome>): void {
+  for (const [name, counts] of source) {
+    const mine = target.get(name);
+    if (mine === undefined) target.set(name, { ...counts });
+    else {
+      mine.ok += counts.ok;
+      mine.error += counts.error;
+    }
   }
 }
 

@@ -26,11 +26,18 @@ export interface BehaviorSpanProcessorOptions {
    */
   readonly maxSeries?: number;
   /**
-   * Most distinct subjects remembered per series; past it, new subjects are not counted
-   * and snapshots show `subjectCapReached`.
+   * Most distinct subjects remembered per rollout (outside rollouts: per series and
+   * subject period); past it, new subjects are not counted and windows show
+   * `subjectCapReached`. About 100 bytes each.
    * @default 200_000
    */
-  readonly maxSubjectsPerSeries?: number;
+  readonly maxSubjectsPerRollout?: number;
+  /**
+   * Outside rollouts (a stable release watched by the drift monitor), each subject is
+   * counted once per period of this length, aligned to the epoch, ms.
+   * @default 3_600_000 (1 h)
+   */
+  readonly subjectPeriodMillis?: number;
   /**
    * Most distinct tool names; further names count as `other`.
    * @default 50
@@ -73,7 +80,8 @@ export interface BehaviorSpanProcessorConfig {
   readonly retentionMillis: number;
   readonly releaseIdleMillis: number;
   readonly maxSeries: number;
-  readonly maxSubjectsPerSeries: number;
+  readonly maxSubjectsPerRollout: number;
+  readonly subjectPeriodMillis: number;
   readonly maxToolNames: number;
   readonly maxTopics: number;
   readonly maxScoreNames: number;
@@ -90,7 +98,8 @@ export const BEHAVIOR_PROCESSOR_DEFAULTS = Object.freeze({
   retentionMillis: 6 * 60 * 60 * 1000,
   releaseIdleMillis: 24 * 60 * 60 * 1000,
   maxSeries: 64,
-  maxSubjectsPerSeries: 200_000,
+  maxSubjectsPerRollout: 200_000,
+  subjectPeriodMillis: 60 * 60 * 1000,
   maxToolNames: 50,
   maxTopics: 50,
   maxScoreNames: 20,
@@ -121,7 +130,8 @@ export function resolveBehaviorProcessorConfig(
     retentionMillis: positiveInteger(options, 'retentionMillis'),
     releaseIdleMillis: positiveInteger(options, 'releaseIdleMillis'),
     maxSeries: positiveInteger(options, 'maxSeries'),
-    maxSubjectsPerSeries: positiveInteger(options, 'maxSubjectsPerSeries'),
+    maxSubjectsPerRollout: positiveInteger(options, 'maxSubjectsPerRollout'),
+    subjectPeriodMillis: positiveInteger(options, 'subjectPeriodMillis'),
     maxToolNames: positiveInteger(options, 'maxToolNames'),
     maxTopics: positiveInteger(options, 'maxTopics'),
     maxScoreNames: positiveInteger(options, 'maxScoreNames'),

@@ -19,6 +19,7 @@ export { buildBehaviorProfile, compareProfiles, DRIFT_DEFAULTS, DRIFT_SIGNAL } f
 export type {
   BucketSeriesSnapshot,
   ProcessorSnapshot,
+  ProcessorSnapshotV1,
   SeriesKey,
   SeriesSelector,
   SeriesSnapshot,
@@ -26,4 +27,5 @@ export type {
   SubjectSetSnapshot,
   WindowSnapshot,
 } from './snapshot.js';
-export { mergeSnapshots, PROCESSOR_SNAPSHOT_VERSION, selectSeries } from './snapshot.js';
+export { mergeSnapshots, PROCESSOR_SNAPSHOT_VERSION, selectSeries, upgradeSnapshot } from './snapshot.js';
+export type { SubjectScopeSnapshot } from './subjects.js';

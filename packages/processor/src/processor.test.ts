@@ -31,7 +31,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadFixtureSpans } from './normalize/fixture-spans.js';
 import { normalizeSpan } from './normalize/index.js';
 import { BehaviorSpanProcessor } from './processor.js';
-import { mergeSnapshots, selectSeries } from './snapshot.js';
+import { mergeSnapshots, PROCESSOR_SNAPSHOT_VERSION, selectSeries } from './snapshot.js';
 
 const T0 = Date.UTC(2026, 10, 26, 12, 0, 0);
 
@@ -233,7 +233,7 @@ describe('BehaviorSpanProcessor aggregates', () => {
   });
 
   it('caps tool names, series and subjects', () => {
-    const { processor, tracer } = harness({ maxToolNames: 2, maxSeries: 2, maxSubjectsPerSeries: 2 });
+    const { processor, tracer } = harness({ maxToolNames: 2, maxSeries: 2, maxSubjectsPerRollout: 2 });
     emitTurn(tracer, { subject: 'a', tools: [{ name: 't1' }, { name: 't2' }, { name: 't3' }, { name: 't4' }] });
     emitTurn(tracer, { subject: 'b' });
     emitTurn(tracer, { subject: 'c' });
@@ -260,8 +260,8 @@ describe('BehaviorSpanProcessor aggregates', () => {
     emitTurn(tracer, { subject: 'u1' });
     clock.now += 6000;
     emitTurn(tracer, { release: 'v9', cohort: 'stable' });
-    expect(processor.snapshot().subjects.map((set) => set.release)).toEqual(['v9']);
-    // The subject set went with the series: u1 is new again.
+    expect(processor.snapshot().subjects).toEqual([]);
+    // The subject scope went idle with the series: u1 is new again.
     emitTurn(tracer, { subject: 'u1' });
     expect(selectSeries(processor.window(), { release: 'v2' }).newSubjects).toBe(2);
   });
@@ -336,7 +336,7 @@ describe('snapshots', () => {
       emitTurn(first.tracer, { subject: 'u1', error: true, tools: [{ name: 'search' }] });
       await first.processor.forceFlush();
       const written = JSON.parse(readFileSync(path, 'utf8'));
-      expect(written.v).toBe(1);
+      expect(written.v).toBe(PROCESSOR_SNAPSHOT_VERSION);
       await first.processor.shutdown();
       await first.processor.shutdown();
 

@@ -38,14 +38,16 @@ import {
   type BucketSeriesSnapshot,
   PROCESSOR_SNAPSHOT_VERSION,
   type ProcessorSnapshot,
+  type ProcessorSnapshotV1,
   type SeriesKey,
   type SeriesSnapshot,
   type SpanCounts,
-  type SubjectSetSnapshot,
   seriesKeyString,
   sortSeries,
+  upgradeSnapshot,
   type WindowSnapshot,
 } from './snapshot.js';
+import { observeSubject, SubjectTracker } from './subjects.js';
 
 const PACKAGE_VERSION = '0.1.0';
 const MAX_MISMATCH_WARNINGS = 100;
@@ -68,19 +70,6 @@ function configMismatch(attributes: Attributes, facts: AgentSpanFacts): string |
   return undefined;
 }
 
-/** Flag bit of "first turn counted"; signal i uses bit i + 1. */
-const SEEN_BIT = 1;
-const SIGNAL_BIT: Readonly<Record<AdverseSignal, number>> = Object.freeze(
-  Object.fromEntries(ADVERSE_SIGNALS.map((signal, index) => [signal, 1 << (index + 1)])) as Record<
-    AdverseSignal,
-    number
-  >,
-);
-const FEEDBACK_SIGNAL: Readonly<Record<string, AdverseSignal | undefined>> = Object.freeze({
-  [FEEDBACK_KIND.thumbsDown]: ADVERSE_SIGNAL.thumbsDown,
-  [FEEDBACK_KIND.regenerate]: ADVERSE_SIGNAL.regenerate,
-  [FEEDBACK_KIND.humanTakeover]: ADVERSE_SIGNAL.humanTakeover,
-});
 const SKIP_REASON = { unrecognised: 'unrecognised', noRelease: 'no_release', seriesCap: 'series_cap' } as const;
 
 /** Bounded name vocabulary: the first `cap` names are kept, later ones become `other`. */
@@ -100,7 +89,7 @@ interface Series {
   readonly rolloutId: string;
   readonly release: string;
   readonly cohort: Cohort;
-  readonly subjects: Map<string, number>;
+  /** Set when a subject of this series could not be remembered (its scope was full). */
   capReached: boolean;
   lastSeenMillis: number;
   readonly attributes: SeriesAttributes | undefined;
@@ -132,6 +121,7 @@ export class BehaviorSpanProcessor implements SpanProcessor {
   private readonly normalize: (span: ReadableSpan) => AgentSpanFacts | undefined;
   private readonly buckets = new Map<number, Map<string, SeriesAggregate>>();
   private readonly series = new Map<string, Series>();
+  private readonly subjects: SubjectTracker;
   private readonly toolNames: NameCap;
   private readonly topicNames: NameCap;
   private readonly scoreNames: NameCap;
@@ -162,6 +152,7 @@ export class BehaviorSpanProcessor implements SpanProcessor {
   constructor(options: BehaviorSpanProcessorOptions = {}) {
     this.config = resolveBehaviorProcessorConfig(options);
     this.normalize = options.normalize ?? normalizeSpan;
+    this.subjects = new SubjectTracker(this.config.maxSubjectsPerRollout, this.config.subjectPeriodMillis);
     this.toolNames = new NameCap(this.config.maxToolNames);
     this.topicNames = new NameCap(this.config.maxTopics);
     this.scoreNames = new NameCap(this.config.maxScoreNames);
@@ -235,11 +226,7 @@ export class BehaviorSpanProcessor implements SpanProcessor {
       this.countSkipped(SKIP_REASON.seriesCap);
       return;
     }
-    let aggregate = bucket.get(series.key);
-    if (aggregate === undefined) {
-      aggregate = new SeriesAggregate(this.config.maxTopics);
-      bucket.set(series.key, aggregate);
-    }
+    const aggregate = this.aggregateIn(bucket, series.key);
     this.counts.aggregated++;
     if (mismatch !== undefined) {
       aggregate.configMismatches++;
@@ -247,7 +234,7 @@ export class BehaviorSpanProcessor implements SpanProcessor {
     }
     const attributes = series.attributes;
     const instruments = this.instruments;
-    const subject = facts.subject;
+    let tool: string | undefined;
     switch (facts.kind) {
       case AGENT_SPAN_KIND.turn: {
         aggregate.turns++;
@@ -266,14 +253,6 @@ export class BehaviorSpanProcessor implements SpanProcessor {
           }
         }
         if (facts.topic !== undefined) aggregate.topic(this.topicNames.resolve(facts.topic));
-        if (subject !== undefined && this.firstEvent(series, subject, SEEN_BIT)) {
-          aggregate.newSubjects++;
-          aggregate.observe('subjectLatencyMillis', facts.durationMillis);
-          if (length !== undefined) aggregate.observe('subjectOutputLength', length);
-          if (attributes) addTotal(attributes.totals, 'subjectsNew', attributes.base, 1);
-        }
-        if (facts.isError) this.adverse(series, aggregate, subject, ADVERSE_SIGNAL.turnError);
-        if (refused) this.adverse(series, aggregate, subject, ADVERSE_SIGNAL.refusal);
         if (instruments && attributes) {
           addTotal(attributes.totals, 'turns', facts.isError ? attributes.error : attributes.ok, 1);
           instruments.turnDuration.record(Math.max(0, facts.durationMillis), attributes.base);
@@ -282,7 +261,7 @@ export class BehaviorSpanProcessor implements SpanProcessor {
           if (facts.similarity !== undefined) instruments.similarity.record(facts.similarity, attributes.base);
           if (facts.toxicity !== undefined) instruments.toxicity.record(facts.toxicity, attributes.base);
         }
-        return;
+        break;
       }
       case AGENT_SPAN_KIND.modelCall: {
         aggregate.modelCalls++;
@@ -294,27 +273,70 @@ export class BehaviorSpanProcessor implements SpanProcessor {
           addTotal(attributes.totals, 'modelCalls', facts.isError ? attributes.error : attributes.ok, 1);
           instruments.modelCallDuration.record(Math.max(0, facts.durationMillis), attributes.base);
         }
-        return;
+        break;
       }
       case AGENT_SPAN_KIND.toolCall: {
-        const tool = this.toolNames.resolve(facts.toolName ?? 'unknown');
+        tool = this.toolNames.resolve(facts.toolName ?? 'unknown');
         aggregate.tool(tool, facts.isError);
-        if (facts.isError) this.adverse(series, aggregate, subject, ADVERSE_SIGNAL.toolError);
         if (attributes) {
           addTotal(attributes.totals, 'toolCalls', attributes.tool(tool, facts.isError, ATTR_GEN_AI_TOOL_NAME), 1);
         }
-        return;
+        break;
       }
       case AGENT_SPAN_KIND.feedback: {
         const kind = facts.feedbackKind;
         if (kind === undefined) return;
         aggregate.addFeedback(kind);
-        const signal = FEEDBACK_SIGNAL[kind];
-        if (signal !== undefined) this.adverse(series, aggregate, subject, signal);
         if (attributes) addTotal(attributes.totals, 'feedback', attributes.with(METRIC_ATTR.feedbackKind, kind), 1);
-        return;
+        break;
       }
     }
+    if (facts.subject !== undefined) this.recordSubject(facts, facts.subject, series, aggregate, bucket, tool, now);
+  }
+
+  /**
+   * The subject-level observations of a span, counted in the series of the cohort the
+   * subject entered in (see subjects.ts).
+   */
+  private recordSubject(
+    facts: AgentSpanFacts,
+    subject: string,
+    series: Series,
+    aggregate: SeriesAggregate,
+    bucket: Map<string, SeriesAggregate>,
+    tool: string | undefined,
+    now: number,
+  ): void {
+    const entered = this.subjects.enter(series.rolloutId, series.release, series.cohort, subject, now);
+    if (entered === undefined) {
+      series.capReached = true;
+      return;
+    }
+    const { entry, isNew } = entered;
+    let target = aggregate;
+    let targetSeries = series;
+    if (entry.release !== series.release || entry.cohort !== series.cohort) {
+      const entrySeries = this.seriesOf(series.rolloutId, entry.release, entry.cohort, now);
+      if (entrySeries === undefined) return;
+      targetSeries = entrySeries;
+      target = this.aggregateIn(bucket, entrySeries.key);
+    }
+    const events = observeSubject(entry, isNew, facts, target, tool);
+    const attributes = targetSeries.attributes;
+    if (attributes === undefined) return;
+    if (events.entered) addTotal(attributes.totals, 'subjectsNew', attributes.base, 1);
+    for (const signal of events.adverse) {
+      addTotal(attributes.totals, 'subjectsAdverse', attributes.with(METRIC_ATTR.signal, signal), 1);
+    }
+  }
+
+  private aggregateIn(bucket: Map<string, SeriesAggregate>, key: string): SeriesAggregate {
+    let aggregate = bucket.get(key);
+    if (aggregate === undefined) {
+      aggregate = new SeriesAggregate(this.config.maxTopics);
+      bucket.set(key, aggregate);
+    }
+    return aggregate;
   }
 
   /** Warns once per release and kind of mismatch (bounded), so a misconfigured app is noticed, not spammed. */
@@ -359,35 +381,6 @@ export class BehaviorSpanProcessor implements SpanProcessor {
     }
   }
 
-  private adverse(
-    series: Series,
-    aggregate: SeriesAggregate,
-    subject: string | undefined,
-    signal: AdverseSignal,
-  ): void {
-    if (subject === undefined || !this.firstEvent(series, subject, SIGNAL_BIT[signal])) return;
-    aggregate.subjectsWith[signal]++;
-    if (series.attributes) {
-      addTotal(series.attributes.totals, 'subjectsAdverse', series.attributes.with(METRIC_ATTR.signal, signal), 1);
-    }
-  }
-
-  /** Sets `bit` for the subject; true when it was not set before (the subject's first such event). */
-  private firstEvent(series: Series, subject: string, bit: number): boolean {
-    const flags = series.subjects.get(subject);
-    if (flags === undefined) {
-      if (series.subjects.size >= this.config.maxSubjectsPerSeries) {
-        series.capReached = true;
-        return false;
-      }
-      series.subjects.set(subject, bit);
-      return true;
-    }
-    if ((flags & bit) !== 0) return false;
-    series.subjects.set(subject, flags | bit);
-    return true;
-  }
-
   private bucketAt(now: number): Map<string, SeriesAggregate> {
     const { bucketMillis } = this.config;
     const start = now - (((now % bucketMillis) + bucketMillis) % bucketMillis);
@@ -413,6 +406,7 @@ export class BehaviorSpanProcessor implements SpanProcessor {
       if (start + this.config.bucketMillis <= oldest) this.buckets.delete(start);
     }
     const idle = now - this.config.releaseIdleMillis;
+    this.subjects.evict(idle, this.subjects.periodStart(now));
     for (const [key, series] of this.series) {
       if (series.lastSeenMillis < idle) {
         this.series.delete(key);
@@ -461,7 +455,6 @@ export class BehaviorSpanProcessor implements SpanProcessor {
       rolloutId,
       release,
       cohort,
-      subjects: new Map(),
       capReached: false,
       lastSeenMillis: now,
       attributes: this.instruments ? new SeriesAttributes(base) : undefined,
@@ -530,18 +523,12 @@ export class BehaviorSpanProcessor implements SpanProcessor {
         return { startMillis, series: sortSeries(series) };
       })
       .filter((bucket) => bucket.series.length > 0);
-    const subjects: SubjectSetSnapshot[] = [...this.series.values()].map((series) => ({
-      ...this.identityOf(series.key),
-      capReached: series.capReached,
-      lastSeenMillis: series.lastSeenMillis,
-      entries: [...series.subjects].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-    }));
     return {
       v: PROCESSOR_SNAPSHOT_VERSION,
       takenAtMillis: this.config.now(),
       bucketMillis: this.config.bucketMillis,
       buckets,
-      subjects: sortSeries(subjects),
+      subjects: this.subjects.snapshot(),
       spans: this.spanCounts(),
     };
   }
@@ -551,10 +538,8 @@ export class BehaviorSpanProcessor implements SpanProcessor {
    * Buckets past the retention are skipped.
    * @throws Error when the snapshot's version or bucket width differ from this processor's.
    */
-  mergeSnapshot(snapshot: ProcessorSnapshot): void {
-    if (snapshot?.v !== PROCESSOR_SNAPSHOT_VERSION) {
-      throw new Error(`unsupported processor snapshot version ${String(snapshot?.v)}`);
-    }
+  mergeSnapshot(input: ProcessorSnapshot | ProcessorSnapshotV1): void {
+    const snapshot = upgradeSnapshot(input);
     if (snapshot.bucketMillis !== this.config.bucketMillis) {
       throw new Error(
         `snapshot bucketMillis ${snapshot.bucketMillis} differs from this processor's ${this.config.bucketMillis}`,
@@ -562,23 +547,7 @@ export class BehaviorSpanProcessor implements SpanProcessor {
     }
     const now = this.config.now();
     const oldest = now - this.config.retentionMillis;
-    for (const set of snapshot.subjects) {
-      const key = seriesKeyString(set.rolloutId ?? '', set.release, set.cohort);
-      const series =
-        this.series.get(key) ??
-        this.createSeries(key, set.rolloutId ?? '', set.release, set.cohort, set.lastSeenMillis);
-      if (series === undefined) continue;
-      series.capReached ||= set.capReached;
-      series.lastSeenMillis = Math.max(series.lastSeenMillis, set.lastSeenMillis);
-      for (const [subject, flags] of set.entries) {
-        const existing = series.subjects.get(subject);
-        if (existing === undefined && series.subjects.size >= this.config.maxSubjectsPerSeries) {
-          series.capReached = true;
-          continue;
-        }
-        series.subjects.set(subject, (existing ?? 0) | flags);
-      }
-    }
+    this.subjects.merge(snapshot.subjects);
     for (const bucket of snapshot.buckets) {
       if (bucket.startMillis + this.config.bucketMillis <= oldest) continue;
       let target = this.buckets.get(bucket.startMillis);

@@ -1,8 +1,12 @@
 import type { Cohort } from '@agent-canary/conventions';
 import { type AggregateSnapshot, SeriesAggregate } from './aggregate.js';
+import { type SubjectScopeSnapshot, SubjectTracker } from './subjects.js';
 
-/** Version of {@link ProcessorSnapshot} and {@link WindowSnapshot}. */
-export const PROCESSOR_SNAPSHOT_VERSION = 1;
+/**
+ * Version of {@link ProcessorSnapshot} and {@link WindowSnapshot}. 2: subjects are kept per
+ * rollout with the cohort they entered in (1: per series); version 1 snapshots are still read.
+ */
+export const PROCESSOR_SNAPSHOT_VERSION = 2;
 
 /** Identity of a series: aggregates are kept per (rollout, release, cohort). */
 export interface SeriesKey {
@@ -14,7 +18,7 @@ export interface SeriesKey {
 
 /** Aggregates of one series over a window. */
 export interface SeriesSnapshot extends SeriesKey, AggregateSnapshot {
-  /** True when the series' subject set hit its cap: subject counters undercount new subjects. */
+  /** True when a subject of this series found its scope full: subject counters undercount new subjects. */
   readonly subjectCapReached: boolean;
 }
 
@@ -46,8 +50,8 @@ export interface SpanCounts {
 }
 
 /**
- * The subjects of one series. `entries` are `[subject, flags]`: bit 0 = the subject's first
- * turn was counted; bit i+1 = its first `ADVERSE_SIGNALS[i]` event was counted.
+ * Version 1's subjects of one series. `entries` are `[subject, flags]`: bit 0 = the
+ * subject's first turn was counted; bit i+1 = its first `ADVERSE_SIGNALS[i]` event was counted.
  */
 export interface SubjectSetSnapshot extends SeriesKey {
   readonly capReached: boolean;
@@ -70,8 +74,56 @@ export interface ProcessorSnapshot {
   readonly takenAtMillis: number;
   readonly bucketMillis: number;
   readonly buckets: ReadonlyArray<{ readonly startMillis: number; readonly series: readonly BucketSeriesSnapshot[] }>;
-  readonly subjects: readonly SubjectSetSnapshot[];
+  /** Subjects per scope (a rollout, or a series' subject period outside rollouts). */
+  readonly subjects: readonly SubjectScopeSnapshot[];
   readonly spans: SpanCounts;
+}
+
+/** A version 1 snapshot (subjects per series), as older processors wrote it. */
+export interface ProcessorSnapshotV1 extends Omit<ProcessorSnapshot, 'v' | 'subjects'> {
+  readonly v: 1;
+  readonly subjects: readonly SubjectSetSnapshot[];
+}
+
+/**
+ * Reads a snapshot of version 1 or 2 as version 2. Version 1 kept subjects per series: a
+ * rollout's subject enters the cohort of the first series that lists it; subject sets
+ * outside rollouts (per-period in version 2) are dropped.
+ * @throws Error on another version.
+ */
+export function upgradeSnapshot(snapshot: ProcessorSnapshot | ProcessorSnapshotV1): ProcessorSnapshot {
+  if (snapshot?.v === PROCESSOR_SNAPSHOT_VERSION) return snapshot;
+  if (snapshot?.v !== 1)
+    throw new Error(`unsupported processor snapshot version ${String((snapshot as { v?: unknown } | undefined)?.v)}`);
+  const byRollout = new Map<
+    string,
+    {
+      scope: { capReached: boolean; lastSeenMillis: number };
+      entries: Map<string, readonly [string, string, Cohort, number, null]>;
+    }
+  >();
+  for (const set of snapshot.subjects) {
+    if (set.rolloutId === undefined || set.rolloutId === '') continue;
+    let merged = byRollout.get(set.rolloutId);
+    if (merged === undefined) {
+      merged = { scope: { capReached: false, lastSeenMillis: 0 }, entries: new Map() };
+      byRollout.set(set.rolloutId, merged);
+    }
+    merged.scope.capReached ||= set.capReached;
+    merged.scope.lastSeenMillis = Math.max(merged.scope.lastSeenMillis, set.lastSeenMillis);
+    for (const [subject, flags] of set.entries) {
+      if (!merged.entries.has(subject)) merged.entries.set(subject, [subject, set.release, set.cohort, flags, null]);
+    }
+  }
+  return {
+    ...snapshot,
+    v: PROCESSOR_SNAPSHOT_VERSION,
+    subjects: [...byRollout].map(([rolloutId, merged]) => ({
+      rolloutId,
+      ...merged.scope,
+      entries: [...merged.entries.values()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    })),
+  };
 }
 
 /** @internal */
@@ -97,12 +149,15 @@ const MERGE_TOPIC_CAP = 1000;
  * streams would hold. Counts add and sketches merge exactly. Subject counters are exact
  * when each subject was served by one process (sticky routing per replica); a subject seen
  * by both is counted once per process in the bucket counters, and once in the merged set.
+ * Version 1 snapshots are upgraded first (see {@link upgradeSnapshot}).
  * @throws Error when the snapshots use different bucket widths or versions.
  */
-export function mergeSnapshots(a: ProcessorSnapshot, b: ProcessorSnapshot): ProcessorSnapshot {
-  if (a.v !== PROCESSOR_SNAPSHOT_VERSION || b.v !== PROCESSOR_SNAPSHOT_VERSION) {
-    throw new Error(`cannot merge processor snapshots of versions ${a.v} and ${b.v}`);
-  }
+export function mergeSnapshots(
+  first: ProcessorSnapshot | ProcessorSnapshotV1,
+  second: ProcessorSnapshot | ProcessorSnapshotV1,
+): ProcessorSnapshot {
+  const a = upgradeSnapshot(first);
+  const b = upgradeSnapshot(second);
   if (a.bucketMillis !== b.bucketMillis) {
     throw new Error(
       `cannot merge processor snapshots with different bucketMillis (${a.bucketMillis} vs ${b.bucketMillis})`,
@@ -124,22 +179,10 @@ export function mergeSnapshots(a: ProcessorSnapshot, b: ProcessorSnapshot): Proc
       }
     }
   }
-  const subjects = new Map<
-    string,
-    { key: SeriesKey; capReached: boolean; lastSeen: number; flags: Map<string, number> }
-  >();
-  for (const snapshot of [a, b]) {
-    for (const set of snapshot.subjects) {
-      let merged = subjects.get(keyOf(set));
-      if (merged === undefined) {
-        merged = { key: keyFields(set), capReached: false, lastSeen: 0, flags: new Map() };
-        subjects.set(keyOf(set), merged);
-      }
-      merged.capReached ||= set.capReached;
-      merged.lastSeen = Math.max(merged.lastSeen, set.lastSeenMillis);
-      for (const [subject, flags] of set.entries) merged.flags.set(subject, (merged.flags.get(subject) ?? 0) | flags);
-    }
-  }
+  // One tracker unites both subject sets exactly as a restoring processor would.
+  const subjects = new SubjectTracker(Number.MAX_SAFE_INTEGER, 1);
+  subjects.merge(a.subjects);
+  subjects.merge(b.subjects);
   const spans: Record<keyof SpanCounts, number> = { ...a.spans };
   for (const field of Object.keys(spans) as (keyof SpanCounts)[])
     spans[field] = (a.spans[field] ?? 0) + (b.spans[field] ?? 0);
@@ -156,15 +199,7 @@ export function mergeSnapshots(a: ProcessorSnapshot, b: ProcessorSnapshot): Proc
           aggregate: buckets.get(startMillis)?.get(keyOf(key))?.aggregate.toJSON() as AggregateSnapshot,
         })),
       })),
-    subjects: sortSeries([...subjects.values()].map((entry) => entry.key)).map((key) => {
-      const entry = subjects.get(keyOf(key));
-      return {
-        ...key,
-        capReached: entry?.capReached ?? false,
-        lastSeenMillis: entry?.lastSeen ?? 0,
-        entries: [...(entry?.flags ?? new Map<string, number>())].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)),
-      };
-    }),
+    subjects: subjects.snapshot(),
     spans,
   };
 }

@@ -35,8 +35,16 @@ export function cohortWindowFromAggregate(aggregate: AggregateSnapshot): CohortW
   }
   const thumbsDown = aggregate.feedback[FEEDBACK_KIND.thumbsDown] ?? 0;
   const thumbsUp = aggregate.feedback[FEEDBACK_KIND.thumbsUp] ?? 0;
-  const similarity = QuantileSketch.fromJSON(aggregate.similarity);
-  const toxicity = QuantileSketch.fromJSON(aggregate.toxicity);
+  const score = (snapshot: SketchSnapshot) => {
+    const sketch = QuantileSketch.fromJSON(snapshot);
+    return { count: sketch.count, sum: sketch.sum, buckets: bucketsOf(snapshot) };
+  };
+  const toolsByName: Record<string, ToolCounts> = {};
+  for (const [tool, outcome] of Object.entries(aggregate.subjectTools ?? {})) {
+    toolsByName[tool] = { calls: outcome.ok + outcome.error, failures: outcome.error };
+  }
+  const firstFeedback = aggregate.subjectFeedback ?? {};
+  const firstThumbsDown = firstFeedback[FEEDBACK_KIND.thumbsDown] ?? 0;
   return {
     requests: aggregate.turns,
     errors: aggregate.turnErrors,
@@ -56,8 +64,20 @@ export function cohortWindowFromAggregate(aggregate: AggregateSnapshot): CohortW
     subjectLatencyMillis: bucketsOf(aggregate.subjectLatencyMillis),
     outputLength: bucketsOf(aggregate.outputLength),
     subjectOutputLength: bucketsOf(aggregate.subjectOutputLength),
-    similarity: { count: similarity.count, sum: similarity.sum, buckets: bucketsOf(aggregate.similarity) },
-    toxicity: { count: toxicity.count, sum: toxicity.sum, buckets: bucketsOf(aggregate.toxicity) },
+    similarity: score(aggregate.similarity),
+    toxicity: score(aggregate.toxicity),
+    subjectFirsts: {
+      turns: aggregate.subjectTurns,
+      turnErrors: aggregate.subjectTurnErrors,
+      turnRefusals: aggregate.subjectTurnRefusals,
+      toolsByName,
+      secondTools: aggregate.subjectSecondTools,
+      toolSwitches: aggregate.subjectToolSwitches,
+      ratings: firstThumbsDown + (firstFeedback[FEEDBACK_KIND.thumbsUp] ?? 0),
+      thumbsDown: firstThumbsDown,
+      similarity: score(aggregate.subjectSimilarity),
+      toxicity: score(aggregate.subjectToxicity),
+    },
   };
 }
 

@@ -129,20 +129,25 @@ export function validateBucketEpochs(epochs: readonly BucketEpoch[], size: numbe
 
 /**
  * ln E of the rank-score bet for validated inputs and precomputed per-bucket scores
- * w_b = 2u_b − 1: the cheap path for simulations.
+ * w_b = 2u_b − 1: the cheap path for simulations and the gate. With `tolerance` δ > 0 the
+ * null is "canary's and control's mean scores differ by at most δ" (composite): the bet
+ * on w·ε is reduced by ρ0(1 − ρ0)δ, its largest mean under that null, so a rejection means
+ * the difference exceeds δ. A KS distance of at most κ between canary and control bounds
+ * the mean-score difference by 2κ: δ = 2κ tests "KS > κ".
  */
 export function rankScoreLogEValue(
   scores: readonly number[],
   epochs: readonly BucketEpoch[],
   side: RankSide = RANK_SCORE_TEST_DEFAULTS.side,
   grid: readonly number[] = RANK_SCORE_TEST_DEFAULTS.grid,
+  tolerance = 0,
 ): number {
   const signs = side === RANK_SIDE.twoSided ? [1, -1] : side === RANK_SIDE.less ? [-1] : [1];
   const components = signs.length * grid.length;
   const logs = new Float64Array(components);
   const size = scores.length;
   for (const epoch of epochs) {
-    const table = logFactorTable(scores, epoch.rho0, signs, grid);
+    const table = logFactorTable(scores, epoch.rho0, signs, grid, tolerance);
     const canaryCounts = epoch.canary;
     const controlCounts = epoch.control;
     for (let b = 0; b < size; b += 1) {
@@ -173,6 +178,7 @@ function logFactorTable(
   rho0: number,
   signs: readonly number[],
   grid: readonly number[],
+  tolerance: number,
 ): Float64Array {
   let byGrid = tableCache.get(scores);
   if (!byGrid) {
@@ -184,20 +190,25 @@ function logFactorTable(
     byKey = new Map();
     byGrid.set(grid, byKey);
   }
-  const key = signs.length === 2 ? `±${rho0}` : signs[0] === 1 ? `+${rho0}` : `-${rho0}`;
+  const key = `${signs.length === 2 ? '±' : signs[0] === 1 ? '+' : '-'}${rho0}:${tolerance}`;
   const cached = byKey.get(key);
   if (cached) return cached;
   const components = signs.length * grid.length;
   const table = new Float64Array(scores.length * 2 * components);
+  // Under "the mean score of canary and control differs by at most δ", E[w·ε] is at most
+  // ρ0(1 − ρ0)δ in either direction: betting on w·ε − that keeps a supermartingale.
+  const shift = rho0 * (1 - rho0) * tolerance;
+  const scale = Math.max(rho0, 1 - rho0) + shift;
   for (let b = 0; b < scores.length; b += 1) {
     const w = scores[b] ?? 0;
     let k = 0;
     for (const sign of signs) {
       for (const c of grid) {
-        const lambda = (sign * c) / Math.max(rho0, 1 - rho0);
+        // Sized so that every factor stays positive (|w·ε| + shift ≤ scale).
+        const lambda = c / scale;
         const row = (b * components + k) * 2;
-        table[row] = Math.log1p(lambda * (1 - rho0) * w);
-        table[row + 1] = Math.log1p(-lambda * rho0 * w);
+        table[row] = Math.log1p(lambda * (sign * (1 - rho0) * w - shift));
+        table[row + 1] = Math.log1p(lambda * (-sign * rho0 * w - shift));
         k += 1;
       }
     }
