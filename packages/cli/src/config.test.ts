@@ -189,7 +189,7 @@ describe('docs/cli.md', () => {
     const definition = parseRolloutDefinitionText(example ?? '', 'rollout.yaml');
     expect(definition.rollout.steps).toHaveLength(4);
     expect(definition.routing.options).toEqual({ path: '/var/run/agent-canary/routing.json' });
-    expect(resolveGateConfig(definition.gate).checks.toolMix.maxShareDrift).toBe(0.02);
+    expect(resolveGateConfig(definition.gate).checks.toolMix.maxShareDrift).toBe(0.01);
   });
 });
 

@@ -361,18 +361,19 @@ function buildProgram(
 
   program
     .command('simulate')
-    .description('seeded detection benchmark: false rollbacks and time to detection of each gate')
-    .option('--quick', 'fewer runs, for a look in well under a minute')
-    .option('--runs <n>', 'runs per scenario (overrides the three below)')
-    .option('--aa-runs <n>', 'runs of each A/A scenario (default 2000, quick 200)')
-    .option('--effect-runs <n>', 'runs of each effect scenario (default 500, quick 100)')
-    .option('--sticky-runs <n>', 'runs of the sticky-user A/A scenario (default 500, quick 100)')
+    .description(
+      'seeded benchmark on habitual Zipf users: false rollbacks and time to rollback of the gate beside an oracle',
+    )
+    .option('--quick', 'one heterogeneity cell and fewer runs, for a look in a few minutes')
+    .option('--runs <n>', 'runs per cell (overrides the two below)')
+    .option('--aa-runs <n>', 'A/A runs per cell (default 2000, quick 100)')
+    .option('--effect-runs <n>', 'runs per cell of each effect scenario (default 200, quick 40)')
+    .option('--users <n>', 'users of the population (default 10000)')
     .option('--seed <n>', 'base seed: the same seed gives the same report (default 1)')
     .option('--scenarios <ids>', 'comma-separated scenario ids (default all)')
-    .option('--gates <ids>', 'comma-separated gate ids (default all)')
-    .option('--horizon <requests>', 'horizon in canary requests (default 7200)')
+    .option('--gates <ids>', 'comma-separated gate ids: ours, ours-request (default both)')
+    .option('--horizon <requests>', 'horizon in canary requests (default 7200; a run also ends after 2 h)')
     .option('--workers <n>', 'worker threads (default min(2, cores))')
-    .option('--plot <file>', 'also write the detection-delay plot (SVG)')
     .addOption(jsonOption())
     .action(
       async (options: {
@@ -380,13 +381,12 @@ function buildProgram(
         runs?: string;
         aaRuns?: string;
         effectRuns?: string;
-        stickyRuns?: string;
+        users?: string;
         seed?: string;
         scenarios?: string;
         gates?: string;
         horizon?: string;
         workers?: string;
-        plot?: string;
         json?: boolean;
       }) => {
         setExit(await simulateCommand(context, { ...options, json: options.json === true }));

@@ -71,18 +71,18 @@ describe('resolveGateConfig', () => {
     expect(resolved.checks.refusalRate.limit).toBe(0.05);
     expect(resolved.checks.similarity.min).toBe(0.85);
     expect(resolved.checks.toxicity.max).toBe(0.1);
-    // 80% of alphaTotal for the sequential tests by share, 20% for the six thresholds.
-    expect(resolved.checks.errorRate.alpha).toBeCloseTo(0.008 * 0.2, 12);
-    expect(resolved.checks.latencyP99.alpha).toBeCloseTo(0.008 * 0.15, 12);
-    expect(resolved.checks.toolMix.alpha).toBeCloseTo(0.008 * 0.15, 12);
-    expect(resolved.checks.errorRate.thresholdAlpha).toBeCloseTo(0.002 / 6, 12);
+    // 90% of alphaTotal for the sequential tests by share, 10% for the six thresholds.
+    expect(resolved.checks.errorRate.alpha).toBeCloseTo(0.009 * 0.25, 12);
+    expect(resolved.checks.latencyP99.alpha).toBeCloseTo(0.009 * 0.1, 12);
+    expect(resolved.checks.toolMix.alpha).toBeCloseTo(0.009 * 0.2, 12);
+    expect(resolved.checks.errorRate.thresholdAlpha).toBeCloseTo(0.001 / 6, 12);
     expect(resolved.checks.thumbsDownRate.thresholdAlpha).toBe(0);
     const total = (c: GateConfig) => Object.values(c.checks).reduce((sum, k) => sum + k.alpha + k.thresholdAlpha, 0);
     expect(total(resolved)).toBeCloseTo(0.01, 12);
     const fewer = config({ checks: { toolMix: { enabled: false }, responseLength: { enabled: false } } });
     expect(total(fewer)).toBeCloseTo(0.01, 12);
     expect(fewer.checks.toolMix.alpha).toBe(0);
-    expect(fewer.checks.errorRate.alpha).toBeCloseTo(0.008 * (0.2 / 0.8), 12);
+    expect(fewer.checks.errorRate.alpha).toBeCloseTo(0.009 * (0.25 / 0.75), 12);
     expect(Object.isFrozen(resolved)).toBe(true);
     expect(config({ thresholdAlphaShare: 0.5 }).checks.errorRate.thresholdAlpha).toBeCloseTo(0.005 / 6, 12);
     expect(config({ checks: { toolMix: { observe: true } } }).checks.toolMix.observe).toBe(true);
@@ -117,12 +117,25 @@ describe('resolveGateConfig', () => {
 });
 
 describe('createGate (sequential mode)', () => {
-  it('is inconclusive while warming up and runs only the sample-ratio test', async () => {
+  it('is inconclusive while warming up: rate tests and the sample-ratio test run, the others wait for their references', async () => {
     const sim = simulation({});
     const { last } = await run(sim, config(), 10);
     expect(last.result.verdict).toBe('inconclusive');
     expect(last.result.reason).toMatch(/warming up/);
-    expect(last.result.checks.map((c) => c.check)).toEqual(['sample_ratio']);
+    expect(last.result.checks.some((c) => c.method === 'threshold')).toBe(false);
+    const byName = new Map(last.result.checks.map((c) => [c.check, c]));
+    expect(byName.get('sample_ratio')).toBeDefined();
+    expect(byName.get('error_rate')?.method).toBe('sequential');
+    expect(byName.get('latency_p99')?.reason).toMatch(/no latency reference/);
+    expect(byName.get('tool_mix')?.reason).toMatch(/no tool-use reference/);
+  });
+
+  it('rolls a hard break back during warm-up: rate tests need no reference', async () => {
+    const { last, evaluations } = await run(simulation({ errorRate: 0.5 }), config(), 60);
+    expect(last.result.verdict).toBe('fail');
+    expect(last.result.sequentialFailure).toBe(true);
+    expect(last.result.reason).toMatch(/^fail \(during warm-up\): error_rate/);
+    expect(evaluations.length).toBeLessThan(12);
   });
 
   it('is inconclusive below the minimum sample once warm-up is over', async () => {

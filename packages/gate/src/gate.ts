@@ -357,13 +357,38 @@ export function createGate(config: GateConfig, source: MetricSource): GateEvalua
     }
     const inputs = { config, windows, epochs: epochCounts(state.epochs, tally), state };
     if (state.warmupEndedAtMillis === null) {
+      // The rate tests need no reference and are valid from the first request: they run
+      // (and a hard break rolls back) during warm-up too; the distribution and mix tests
+      // start once warm-up froze their references, the thresholds once it ended.
+      const early =
+        config.mode === GATE_MODE.sequential && rhoOf(context) !== undefined ? sequentialChecks(inputs) : [];
+      const failed = worst(
+        early.filter((c) => c.observeOnly !== true),
+        VERDICT.fail,
+      );
+      if (failed.length > 0) {
+        const rejected = { ...state.rejected };
+        for (const evidence of failed) rejected[evidence.check] ??= evidence.reason;
+        return {
+          result: {
+            ...base,
+            verdict: VERDICT.fail,
+            sequentialFailure: true,
+            thresholdFailure: false,
+            sampleRatioMismatch: false,
+            checks: [...early, ...srmChecks],
+            reason: `fail (during warm-up): ${sentence(failed)}.`,
+          },
+          state: toJson({ ...state, rejected }),
+        };
+      }
       const elapsed = Math.round((context.nowMillis - context.startedAtMillis) / 1000);
       return {
         result: {
-          ...inconclusive(context, '', windows, srmChecks),
+          ...inconclusive(context, '', windows, [...early, ...srmChecks]),
           reason: `inconclusive: warming up (${elapsed} s, ${requests.stable} stable and ${requests.canary} canary requests; ends at ${Math.round(
             config.warmup.minMillis / 1000,
-          )} s or at ${config.warmup.minStableRequests} stable and ${config.warmup.minCanaryRequests} canary requests); only the sample-ratio test runs.`,
+          )} s or at ${config.warmup.minStableRequests} stable and ${config.warmup.minCanaryRequests} canary requests); the rate tests and the sample-ratio test run, the others start after it.`,
         },
         state: toJson(state),
       };

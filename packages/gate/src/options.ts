@@ -75,7 +75,7 @@ export interface CheckOptions {
    * Relative share of the sequential part of `alphaTotal` for this check's canary-vs-control
    * test. Shares of the enabled checks are normalised (Bonferroni, valid under any
    * dependence). 0 turns the test off and keeps the threshold.
-   * @default error 0.2, tool success 0.15, refusal 0.15, tool mix 0.15, latency 0.15, similarity 0.1, response length 0.05, thumbs-down 0.05
+   * @default error 0.25, refusal 0.2, tool mix 0.2, tool success 0.1, latency 0.1, similarity 0.05, response length 0.05, thumbs-down 0.05
    */
   readonly alphaShare?: number;
   /**
@@ -130,11 +130,12 @@ export interface ToxicityCheckOptions extends CheckOptions {
 export interface ToolMixCheckOptions extends CheckOptions {
   /**
    * Materiality: the change of a tool's share (of users' first tool calls), or of the share
-   * of users who switch tools between their first and second call, that the check tolerates.
-   * The test's null is "no change larger than this", so a rejection proves a larger one;
-   * a point estimate past it without that proof warns. 0.02 lets a 5-point shift of a tool's
-   * share fail once enough users are in.
-   * @default 0.02
+   * of users who switch tools between their first and second call, that the check tolerates
+   * (below it: a doubling). The test's null is "no change larger than this", so a rejection
+   * proves a larger one; a point estimate past it without that proof never fails. One point
+   * keeps proven-but-trivial drifts of very large populations from rolling back, and costs
+   * little evidence on the 5-point shifts the check is there to catch.
+   * @default 0.01
    */
   readonly maxShareDrift?: number;
 }
@@ -196,7 +197,7 @@ export interface GateOptions {
    * ones; the rest goes to the sequential tests by `alphaShare`. A threshold fails only
    * when the anytime-valid bound on the canary's value is past its limit; a point estimate
    * past it without that evidence warns. `weighted` mode keeps the article's point estimates.
-   * @default 0.2
+   * @default 0.1
    */
   readonly thresholdAlphaShare?: number;
   /** Minimum canary and control units (subjects or requests) before a pass. @default 50 */

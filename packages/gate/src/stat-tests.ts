@@ -22,6 +22,28 @@ import {
 } from '@agent-canary/stats';
 import type { FrozenReference } from './state.js';
 
+/**
+ * ln E of T-RATE for counts already seen: subject-level adverse events are rare, so most
+ * ticks of a rollout ask again for the counts of the last one. Bounded, keyed by value.
+ */
+const rateLogCache = new Map<string, number>();
+const RATE_LOG_CACHE_SIZE = 512;
+
+function cachedRateLogEValue(
+  epochs: readonly { rho0: number; canaryEvents: number; totalEvents: number }[],
+  tolerance: number,
+  direction: 1 | -1,
+): number {
+  let key = `${tolerance}:${direction}`;
+  for (const e of epochs) key += `|${e.rho0}:${e.canaryEvents}:${e.totalEvents}`;
+  const cached = rateLogCache.get(key);
+  if (cached !== undefined) return cached;
+  const value = rateLogEValue(epochs, tolerance, undefined, direction);
+  if (rateLogCache.size >= RATE_LOG_CACHE_SIZE) rateLogCache.clear();
+  rateLogCache.set(key, value);
+  return value;
+}
+
 /** Result of one e-process at this look. */
 export type EProcessResult = Pick<EValueDecision, 'eValue' | 'boundary' | 'alpha' | 'reject'>;
 
@@ -52,7 +74,7 @@ export function rateEProcess(epochs: readonly RateCounts[], alpha: number, bound
   }));
   if (!bounds) {
     return {
-      ...eValueDecision(rateLogEValue(rateEpochs), alpha),
+      ...eValueDecision(cachedRateLogEValue(rateEpochs, 1, 1), alpha),
       relativeRisk: undefined,
       rrLower: 0,
       rrUpper: Number.POSITIVE_INFINITY,
@@ -172,10 +194,15 @@ export function mixCategories(reference: Readonly<Record<string, number>>): {
 /**
  * One-sided T-RATE e-values that a share moved by more than `tolerance` points h: up (the
  * canary's rate of the event is more than (b + h)/b times control's, b = max(π, h)) and,
- * when the share can fall that far, down ((π − h)/π). π is the stable reference share, frozen before
- * the counts. Rejecting the shifted null proves a change beyond the tolerance.
+ * when the share can fall that far and `downToo`, down ((π − h)/π). π is the stable
+ * reference share, frozen before the counts. Rejecting the shifted null proves a change beyond the tolerance.
  */
-function shareShiftLogEValues(epochs: readonly RateCounts[], share: number, tolerance: number): number[] {
+function shareShiftLogEValues(
+  epochs: readonly RateCounts[],
+  share: number,
+  tolerance: number,
+  downToo = true,
+): number[] {
   const rateEpochs = epochs.map((e) => ({
     rho0: e.rho0,
     canaryEvents: e.canaryEvents,
@@ -185,8 +212,8 @@ function shareShiftLogEValues(epochs: readonly RateCounts[], share: number, tole
   // would make any rise infinitely large).
   const base = Math.max(share, tolerance);
   const up = base > 0 ? (base + tolerance) / base : 1;
-  const logs = [rateLogEValue(rateEpochs, up, undefined, 1)];
-  if (share > tolerance) logs.push(rateLogEValue(rateEpochs, (share - tolerance) / share, undefined, -1));
+  const logs = [cachedRateLogEValue(rateEpochs, up, 1)];
+  if (downToo && share > tolerance) logs.push(cachedRateLogEValue(rateEpochs, (share - tolerance) / share, -1));
   return logs;
 }
 
@@ -237,8 +264,9 @@ function countIn(
 
 /**
  * Tool switching with materiality: whether the share of units whose second tool call used
- * another tool than their first moved by more than `tolerance` points (reference share
- * `share`, frozen from stable), up or down.
+ * another tool than their first rose by more than `tolerance` points (reference share
+ * `share`, frozen from stable). One-sided: a canary that picks its tools less consistently
+ * for the same user regresses; one that calls one tool for everything shows in the shares.
  */
 export function switchShareEProcess(
   epochs: readonly RateCounts[],
@@ -246,7 +274,7 @@ export function switchShareEProcess(
   tolerance: number,
   alpha: number,
 ): EProcessResult {
-  return eValueDecision(meanExp(shareShiftLogEValues(epochs, share, tolerance)), alpha);
+  return eValueDecision(meanExp(shareShiftLogEValues(epochs, share, tolerance, false)), alpha);
 }
 
 /** SRM (§3.5): Dirichlet-multinomial e-value of cohort counts against the configured split. */

@@ -1,7 +1,8 @@
 /**
- * Cost of one gate evaluation, `evidence: 'full'` vs `'decision'`, on the windows of a
- * simulated 2-hour A/A rollout (20 req/s, 5/5/90 split, quantile-sketch buckets as the
- * processor keeps them), replayed with the state passed along as the controller does.
+ * Cost of one gate evaluation, `evidence: 'full'` vs `'decision'`, default configuration
+ * (every check on, users as the unit), on the windows of a simulated 2-hour A/A rollout
+ * of habitual Zipf users (20 req/s, 90/5/5, quantile-sketch buckets as the processor keeps
+ * them), replayed with the state passed along as the controller does.
  */
 import { loadavg } from 'node:os';
 import {
@@ -11,7 +12,7 @@ import {
   type MetricSource,
   resolveGateConfig,
 } from '@agent-canary/gate';
-import { OUR_GATE_OPTIONS, SCENARIOS, SimulatedMetricSource, simulateRun } from '../src/index.js';
+import { SCENARIOS, SimulatedMetricSource, simulateRun } from '../src/index.js';
 
 interface Recorded {
   readonly windows: CohortWindows;
@@ -30,7 +31,14 @@ async function record(): Promise<Recorded[]> {
   try {
     const aa = SCENARIOS.find((scenario) => scenario.id === 'aa');
     if (!aa) throw new Error('no A/A scenario');
-    await simulateRun({ seed: 1, run: 0, scenario: aa, gates: ['ours'], horizonCanaryRequests: 7200 });
+    await simulateRun({
+      seed: 1,
+      run: 0,
+      scenario: aa,
+      heterogeneity: { concentration: 50, zipfExponent: 1.1 },
+      canaryBasisPoints: 500,
+      gates: ['ours'],
+    });
   } finally {
     SimulatedMetricSource.prototype.read = original;
   }
@@ -43,7 +51,7 @@ async function replay(evidence: 'full' | 'decision', recorded: readonly Recorded
     name: 'replay',
     read: async () => (current ? { ok: true, windows: current } : { ok: false, reason: 'none' }),
   };
-  const gate = createGate(resolveGateConfig({ ...OUR_GATE_OPTIONS, evidence }), source);
+  const gate = createGate(resolveGateConfig({ evidence }), source);
   let state: JsonValue | undefined;
   const started = performance.now();
   for (const { windows, nowMillis } of recorded) {
@@ -87,9 +95,9 @@ export async function run(): Promise<{ title: string; markdown: string }> {
     ratios.push((times['full'] ?? Number.NaN) / (times['decision'] ?? Number.NaN));
   }
   const decisionMedian = median(decision);
-  const markdown = `Replays the ${recorded.length} evaluations (one every 5 s) of a simulated 2-hour A/A rollout
-(20 req/s, 90/5/5, 7,200 canary requests, quantile-sketch buckets at 1% accuracy: about 400 latency and 250
-length buckets per cohort) through \`createGate\` with the benchmark's gate options, the state passed along as the
+  const markdown = `Replays the ${recorded.length} evaluations (one every 5 s) of a simulated 2-hour A/A rollout of
+habitual Zipf users (10,000 users, κ = 50, s = 1.1, 20 req/s, 90/5/5, quantile-sketch buckets at 1% accuracy) through
+\`createGate\` with the DEFAULT configuration — every check on, users as the unit — the state passed along as the
 controller passes it. ${rounds} alternating rounds after one warm-up round of each mode; medians.
 
 | evidence mode | median µs / evaluation | best µs / evaluation |
@@ -103,7 +111,7 @@ Load average during the run (1 / 5 / 15 min): ${loadavg()
     .map((load) => load.toFixed(1))
     .join(' / ')} on a shared 2-core machine: absolute times track the load, the ratio less so.
 Decisions (verdict, failure flags, per-check verdicts, state) are identical in both modes:
-\`packages/controller/src/gate/evidence.test.ts\` replays seeded rollouts through both.
+\`packages/gate/src/evidence.test.ts\` replays seeded rollouts through both.
 `;
   return { title: 'Gate evaluation cost (evidence modes)', markdown };
 }

@@ -2,21 +2,24 @@
  * A batch of runs, as the main thread or a worker executes it (plain data in and out,
  * so it crosses `postMessage`).
  */
-import type { GateId } from './gates.js';
-import { type RunResult, simulateRun } from './run.js';
-import { SCENARIOS } from './scenarios.js';
+import { type GateId, type RunResult, simulateRun } from './run.js';
+import { type Heterogeneity, SCENARIOS } from './scenarios.js';
 
-/** One (scenario, run) pair to simulate. */
+/** One run to simulate. */
 export interface RunTask {
   readonly scenario: string;
+  readonly heterogeneity: Heterogeneity;
+  readonly canaryBasisPoints: number;
   readonly run: number;
-  readonly horizonCanaryRequests: number;
+  /** The gates of this run. */
+  readonly gates: readonly GateId[];
 }
 
 /** What a worker is asked to do. */
 export interface BatchRequest {
   readonly seed: number;
-  readonly gates: readonly GateId[];
+  readonly users: number;
+  readonly horizonCanaryRequests: number;
   readonly tasks: readonly RunTask[];
 }
 
@@ -31,8 +34,11 @@ export async function runBatch(request: BatchRequest): Promise<RunResult[]> {
         seed: request.seed,
         run: task.run,
         scenario,
-        gates: request.gates,
-        horizonCanaryRequests: task.horizonCanaryRequests,
+        heterogeneity: task.heterogeneity,
+        canaryBasisPoints: task.canaryBasisPoints,
+        gates: task.gates,
+        users: request.users,
+        horizonCanaryRequests: request.horizonCanaryRequests,
       }),
     );
   }

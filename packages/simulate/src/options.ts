@@ -3,7 +3,7 @@
  * `agent-canary simulate` command.
  */
 import { ConfigError } from '@agent-canary/conventions';
-import { GATE_IDS, type GateId } from './gates.js';
+import { GATE_IDS, type GateId } from './run.js';
 import type { SimulationOptions } from './simulate.js';
 
 /** Flags of `agent-canary simulate`, as a CLI parser hands them over. */
@@ -14,7 +14,7 @@ export interface SimulateFlags {
   readonly runs?: string | number;
   readonly aaRuns?: string | number;
   readonly effectRuns?: string | number;
-  readonly stickyRuns?: string | number;
+  readonly users?: string | number;
   /** Comma-separated ids or a list. */
   readonly scenarios?: string | readonly string[];
   readonly gates?: string | readonly string[];
@@ -59,7 +59,7 @@ export function simulationOptionsFromFlags(flags: SimulateFlags): SimulationOpti
     runs: integer('runs', flags.runs),
     aaRuns: integer('aaRuns', flags.aaRuns),
     effectRuns: integer('effectRuns', flags.effectRuns),
-    stickyRuns: integer('stickyRuns', flags.stickyRuns),
+    users: integer('users', flags.users),
     horizonCanaryRequests: integer('horizon', flags.horizon),
     workers: integer('workers', flags.workers),
     scenarios: list(flags.scenarios),

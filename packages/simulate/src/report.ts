@@ -1,11 +1,15 @@
 /**
- * Summaries of the runs: per scenario and gate, the rollback rate with its Wilson
- * interval, detection delays (canary requests, seconds, users) and the ratio to the
- * oracle; the issue's targets; a text/Markdown table.
+ * Summaries of the runs: per cell (heterogeneity × share × scenario) and gate, the rollback
+ * rate with its Wilson interval and the delays to rollback in canary requests and users,
+ * beside the oracle's; the issue's targets; Markdown tables.
  */
-import { GATE, GATE_IDS, GATE_LABELS, type GateId } from './gates.js';
-import type { RunResult } from './run.js';
-import type { Scenario } from './scenarios.js';
+
+import { oracleDetection, streamTheta } from './oracle.js';
+import { GATE, GATE_LABELS, type GateId, gateConfigOf, type RunResult } from './run.js';
+import type { Heterogeneity, Scenario } from './scenarios.js';
+
+/** The false-rollback level the oracle is held to: the gate's whole budget. */
+export const ORACLE_ALPHA = 0.01;
 
 /** Median and 95th percentile of a delay over the runs that detected. */
 export interface DelaySummary {
@@ -13,42 +17,64 @@ export interface DelaySummary {
   readonly p95: number;
 }
 
-/** One gate in one scenario. */
-export interface GateSummary {
-  readonly gate: GateId;
-  readonly label: string;
+/** Delays to rollback of one gate (or the oracle) in one cell. */
+export interface DetectionSummary {
   readonly runs: number;
-  /** Runs in which the gate rolled back within the horizon. */
+  /** Runs that rolled back within the horizon. */
   readonly rollbacks: number;
-  /** rollbacks / runs: the false-rollback rate in A/A scenarios, the power otherwise. */
+  /** rollbacks / runs: the false-rollback rate in A/A cells, the power otherwise. */
   readonly rate: number;
   /** Wilson 95% interval of `rate`. */
   readonly rateLow: number;
   readonly rateHigh: number;
-  /** Over the runs that rolled back; null when none did. */
-  readonly canaryRequests: DelaySummary | null;
-  readonly seconds: DelaySummary | null;
-  /** Distinct canary users exposed before the rollback. */
-  readonly users: DelaySummary | null;
-  /** Median canary requests over the oracle's (effect scenarios with an oracle). */
-  readonly ratioToOracle: number | null;
+  /**
+   * Median over ALL runs, a run without a rollback counting as never (null when fewer than
+   * half rolled back): what a team waits, typically.
+   */
+  readonly medianCanaryRequests: number | null;
+  readonly medianCanaryUsers: number | null;
+  /** Over the runs that rolled back. */
+  readonly detectedCanaryRequests: DelaySummary | null;
+  readonly detectedCanaryUsers: DelaySummary | null;
 }
 
-/** One scenario's results. */
-export interface ScenarioSummary {
-  readonly id: string;
+/** One gate in one cell. */
+export interface GateSummary extends DetectionSummary {
+  readonly gate: GateId;
+  readonly label: string;
+  /** The checks that failed first, with how many runs each. */
+  readonly failedChecks: Readonly<Record<string, number>>;
+}
+
+/** The oracle of an effect cell at one alpha. */
+export interface OracleSummary extends DetectionSummary {
+  readonly alpha: number;
+}
+
+/** One cell's results. */
+export interface CellSummary {
+  readonly scenario: string;
   readonly title: string;
   readonly effect: boolean;
-  readonly sticky: boolean;
-  readonly runs: number;
-  readonly horizonCanaryRequests: number;
+  readonly heterogeneity: Heterogeneity;
+  readonly canaryBasisPoints: number;
   readonly gates: readonly GateSummary[];
+  /** Effect cells: the oracle's stream, its θ1, and the oracle at α = 0.01 and at the check's alpha. */
+  readonly oracle?: {
+    readonly stream: string;
+    readonly check: string;
+    readonly theta1: number | null;
+    readonly atTotal: OracleSummary;
+    readonly atCheck: OracleSummary;
+  };
+  /** Our gate's median canary requests over the oracle's (α = 0.01), and users over users. */
+  readonly ratioToOracle: { readonly requests: number | null; readonly users: number | null } | null;
 }
 
 /** One of the issue's targets, checked on this report. */
 export interface TargetCheck {
   readonly target: string;
-  /** null when the report lacks the scenario or gate the target needs. */
+  /** null when the report lacks the cells the target needs. */
   readonly met: boolean | null;
   readonly detail: string;
 }
@@ -57,16 +83,15 @@ export interface TargetCheck {
 export interface SimulationReport {
   readonly seed: number;
   readonly quick: boolean;
-  /** Runs per A/A scenario, per effect scenario and of the sticky-user variant. */
   readonly aaRuns: number;
   readonly effectRuns: number;
-  readonly stickyRuns: number;
+  readonly users: number;
   readonly horizonCanaryRequests: number;
   readonly evaluationSeconds: number;
   readonly gates: readonly GateId[];
-  readonly scenarios: readonly ScenarioSummary[];
+  readonly cells: readonly CellSummary[];
   readonly targets: readonly TargetCheck[];
-  /** Evaluations of our gate over all runs, and the metric-source reads they made. */
+  /** Evaluations of the gates over all runs, and the metric-source reads they made. */
   readonly gateEvaluations: number;
   readonly sourceReads: number;
 }
@@ -94,139 +119,260 @@ function delays(values: number[]): DelaySummary | null {
   return { median: quantile(values, 0.5), p95: quantile(values, 0.95) };
 }
 
-/** Summarises one scenario's runs (any order). */
-export function summariseScenario(
+/** Median over all runs with misses as +∞; null when it is infinite. */
+function medianWithMisses(values: readonly number[], runs: number): number | null {
+  if (runs === 0 || values.length * 2 < runs) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return quantile([...sorted, ...new Array<number>(runs - values.length).fill(Number.POSITIVE_INFINITY)], 0.5);
+}
+
+function detectionSummary(
+  runs: number,
+  detected: readonly { canaryRequests: number; canaryUsers: number }[],
+): DetectionSummary {
+  const { low, high } = wilsonInterval(detected.length, runs);
+  const requests = detected.map((d) => d.canaryRequests);
+  const users = detected.map((d) => d.canaryUsers);
+  return {
+    runs,
+    rollbacks: detected.length,
+    rate: runs > 0 ? detected.length / runs : 0,
+    rateLow: low,
+    rateHigh: high,
+    medianCanaryRequests: medianWithMisses(requests, runs),
+    medianCanaryUsers: medianWithMisses(users, runs),
+    detectedCanaryRequests: delays([...requests]),
+    detectedCanaryUsers: delays([...users]),
+  };
+}
+
+const CHECK_OPTION: Readonly<Record<string, 'errorRate' | 'refusalRate' | 'toolMix'>> = {
+  error_rate: 'errorRate',
+  refusal_rate: 'refusalRate',
+  tool_mix: 'toolMix',
+};
+
+/** The alpha of the test that watches the oracle's stream (the tool-mix switch test runs at half the check's). */
+export function checkAlpha(check: string): number {
+  const key = CHECK_OPTION[check];
+  if (key === undefined) return ORACLE_ALPHA;
+  const alpha = gateConfigOf(GATE.ours, 'decision').checks[key].alpha;
+  return key === 'toolMix' ? alpha / 2 : alpha;
+}
+
+/** Summarises one cell's runs. */
+export function summariseCell(
   scenario: Scenario,
-  horizonCanaryRequests: number,
+  heterogeneity: Heterogeneity,
+  canaryBasisPoints: number,
   results: readonly RunResult[],
   gates: readonly GateId[],
-): ScenarioSummary {
-  const summaries: GateSummary[] = [];
-  for (const gate of GATE_IDS) {
-    if (!gates.includes(gate)) continue;
-    const seen = results.filter((result) => result.detections[gate] !== undefined);
-    if (seen.length === 0) continue;
-    const detected = seen.flatMap((result) => {
+): CellSummary {
+  const summaries: GateSummary[] = gates.map((gate) => {
+    // Comparison gates run on the first `contrastRuns` runs only.
+    const evaluated = results.filter((result) => result.detections[gate] !== undefined);
+    const detected = evaluated.flatMap((result) => {
       const detection = result.detections[gate];
       return detection ? [detection] : [];
     });
-    const { low, high } = wilsonInterval(detected.length, seen.length);
-    summaries.push({
-      gate,
-      label: GATE_LABELS[gate],
-      runs: seen.length,
-      rollbacks: detected.length,
-      rate: detected.length / seen.length,
-      rateLow: low,
-      rateHigh: high,
-      canaryRequests: delays(detected.map((d) => d.canaryRequests)),
-      seconds: delays(detected.map((d) => d.seconds)),
-      users: delays(detected.map((d) => d.users)),
-      ratioToOracle: null,
-    });
-  }
-  const oracle = summaries.find((summary) => summary.gate === GATE.oracle)?.canaryRequests?.median;
-  return {
-    id: scenario.id,
+    const failedChecks: Record<string, number> = {};
+    for (const detection of detected) {
+      for (const check of new Set(detection.checks)) failedChecks[check] = (failedChecks[check] ?? 0) + 1;
+    }
+    return { gate, label: GATE_LABELS[gate], ...detectionSummary(evaluated.length, detected), failedChecks };
+  });
+  const base = {
+    scenario: scenario.id,
     title: scenario.title,
     effect: scenario.effect,
-    sticky: scenario.sticky,
-    runs: results.length,
-    horizonCanaryRequests,
-    gates: summaries.map((summary) =>
-      oracle && summary.canaryRequests && summary.gate !== GATE.oracle
-        ? { ...summary, ratioToOracle: summary.canaryRequests.median / oracle }
-        : summary,
-    ),
+    heterogeneity,
+    canaryBasisPoints,
+    gates: summaries,
+  };
+  if (!scenario.oracle) return { ...base, ratioToOracle: null };
+  const controlBasisPoints = Math.min(canaryBasisPoints, 10_000 - canaryBasisPoints);
+  const rho0 = canaryBasisPoints / (canaryBasisPoints + controlBasisPoints);
+  const theta1 = streamTheta(results.map((result) => result.oracleEvents)) ?? null;
+  const oracleAt = (alpha: number): OracleSummary => {
+    const detected =
+      theta1 === null
+        ? []
+        : results.flatMap((result) => {
+            const detection = oracleDetection(result.oracleEvents, result.ticks, theta1, rho0, alpha);
+            return detection ? [detection] : [];
+          });
+    return { alpha, ...detectionSummary(results.length, detected) };
+  };
+  const atTotal = oracleAt(ORACLE_ALPHA);
+  const atCheck = oracleAt(checkAlpha(scenario.oracle.check));
+  const ours = summaries.find((summary) => summary.gate === GATE.ours);
+  const ratio = (a: number | null | undefined, b: number | null) =>
+    a === null || a === undefined || b === null || b <= 0 ? null : a / b;
+  return {
+    ...base,
+    oracle: { stream: scenario.oracle.stream, check: scenario.oracle.check, theta1, atTotal, atCheck },
+    ratioToOracle: ours
+      ? {
+          requests: ratio(ours.medianCanaryRequests, atTotal.medianCanaryRequests),
+          users: ratio(ours.medianCanaryUsers, atTotal.medianCanaryUsers),
+        }
+      : null,
   };
 }
 
 const pct = (value: number) => `${(100 * value).toFixed(value < 0.1 ? 2 : 1)}%`;
+const gridLabel = (h: Heterogeneity) => `κ=${h.concentration}, s=${h.zipfExponent}`;
+const shareLabel = (basisPoints: number) => `${basisPoints / 100}%`;
 
-/** Checks the issue's targets on the scenario summaries. */
-export function checkTargets(scenarios: readonly ScenarioSummary[], rateScenarios: readonly string[]): TargetCheck[] {
-  const find = (scenario: string, gate: GateId) =>
-    scenarios.find((s) => s.id === scenario)?.gates.find((g) => g.gate === gate);
+/** Checks the issue's targets on the cells. */
+export function checkTargets(cells: readonly CellSummary[]): TargetCheck[] {
   const targets: TargetCheck[] = [];
-  const aa = find('aa', GATE.ours);
-  targets.push({
-    target: 'A/A false rollback ≤ 1% with checks every 5 s (our gate)',
-    met: aa ? aa.rate <= 0.01 : null,
-    detail: aa ? `${pct(aa.rate)} (95% CI ${pct(aa.rateLow)}–${pct(aa.rateHigh)}, ${aa.runs} runs)` : 'not run',
+  const ours = (cell: CellSummary) => cell.gates.find((gate) => gate.gate === GATE.ours);
+  const aa = cells.filter((cell) => !cell.effect && ours(cell));
+  const worst = aa.reduce<CellSummary | undefined>(
+    (max, cell) => (max === undefined || (ours(cell)?.rateHigh ?? 0) > (ours(max)?.rateHigh ?? 0) ? cell : max),
+    undefined,
+  );
+  const aaMet = aa.every((cell) => {
+    const summary = ours(cell);
+    return summary !== undefined && summary.rate <= 0.01 && summary.rateHigh <= 0.012;
   });
-  const ratios: string[] = [];
-  let ratioMet: boolean | null = null;
-  for (const id of rateScenarios) {
-    const ours = find(id, GATE.ours);
-    if (!ours || ours.ratioToOracle === null) continue;
-    ratios.push(`${id} ${ours.ratioToOracle.toFixed(2)}×`);
-    ratioMet = (ratioMet ?? true) && ours.ratioToOracle <= 1.3;
-  }
   targets.push({
-    target: 'median canary requests to detection within 1.3× of the label-oracle SPRT (rate scenarios)',
-    met: ratioMet,
-    detail: ratios.length > 0 ? ratios.join(', ') : 'not run',
+    target:
+      'A/A false rollback ≤ 1% with the Wilson 95% upper bound ≤ 1.2%, every grid cell and share (default configuration, checks every 5 s)',
+    met: aa.length > 0 ? aaMet : null,
+    detail:
+      worst && ours(worst)
+        ? `worst cell ${gridLabel(worst.heterogeneity)} at ${shareLabel(worst.canaryBasisPoints)}: ${pct(ours(worst)?.rate ?? 0)} [${pct(
+            ours(worst)?.rateLow ?? 0,
+          )}, ${pct(ours(worst)?.rateHigh ?? 0)}] over ${ours(worst)?.runs} runs (${aa.length} cells)`
+        : 'not run',
   });
-  const hard = find('hard-break', GATE.ours);
+  const effects = cells.filter((cell) => cell.effect && cell.ratioToOracle !== null);
+  const ratios = effects.map((cell) => cell.ratioToOracle?.requests ?? null);
+  const known = ratios.filter((ratio): ratio is number => ratio !== null);
   targets.push({
-    target: 'hard break (error 1% → 20%) detected in under 100 canary requests (median)',
-    met: hard?.canaryRequests ? hard.canaryRequests.median < 100 : hard ? false : null,
-    detail: hard?.canaryRequests
-      ? `median ${hard.canaryRequests.median}, p95 ${hard.canaryRequests.p95} canary requests (power ${pct(hard.rate)})`
-      : 'not run',
+    target:
+      'median canary requests to rollback ≤ 1.5× the oracle (α = 0.01), effect cells where both roll back in most runs',
+    met: known.length > 0 ? known.every((ratio) => ratio <= 1.5) : null,
+    detail:
+      known.length > 0
+        ? `ratios ${Math.min(...known).toFixed(2)}–${Math.max(...known).toFixed(2)} over ${known.length} of ${effects.length} effect cells (the others: below 50% power for ours or the oracle within the horizon)`
+        : 'not run',
   });
-  const tail = find('tail', GATE.ours);
+  const hard = cells.filter((cell) => cell.scenario === 'hard-break');
+  const hardMedians = hard.map((cell) => ours(cell)?.medianCanaryRequests ?? null);
   targets.push({
-    target: 'tail-only p99 +20% detected with ≥ 80% power by 15k canary requests',
-    met: tail ? tail.rate >= 0.8 && tail.runs > 0 : null,
-    detail: tail
-      ? `power ${pct(tail.rate)} within ${scenarios.find((s) => s.id === 'tail')?.horizonCanaryRequests} canary requests (${tail.runs} runs)`
-      : 'not run',
+    target: 'hard break (error 1% → 20%) rolled back in under 100 canary requests (median), every cell',
+    met: hard.length > 0 ? hardMedians.every((median) => median !== null && median < 100) : null,
+    detail:
+      hard.length > 0
+        ? `medians ${hardMedians.map((median) => (median === null ? 'never' : String(median))).join(', ')}`
+        : 'not run',
   });
   return targets;
 }
 
-function cell(summary: DelaySummary | null, digits = 0): string {
-  return summary ? `${summary.median.toFixed(digits)} (${summary.p95.toFixed(digits)})` : '—';
+function line(widths: readonly number[], cells: readonly string[]): string {
+  return `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
 }
 
-/**
- * The report as a Markdown table (aligned, so it also reads in a terminal): one row
- * per scenario and gate, then the targets.
- */
-export function formatTable(report: SimulationReport): string {
-  const header = [
-    'scenario',
-    'gate',
-    'runs',
-    'rollback rate [95% CI]',
-    'canary req. median (p95)',
-    'seconds median (p95)',
-    'users median (p95)',
-    '× oracle',
-  ];
-  const rows: string[][] = [];
-  for (const scenario of report.scenarios) {
-    for (const gate of scenario.gates) {
-      rows.push([
-        scenario.title,
-        gate.label,
-        String(gate.runs),
-        `${pct(gate.rate)} [${pct(gate.rateLow)}, ${pct(gate.rateHigh)}]`,
-        cell(gate.canaryRequests),
-        cell(gate.seconds),
-        cell(gate.users),
-        gate.ratioToOracle === null ? '—' : `${gate.ratioToOracle.toFixed(2)}`,
-      ]);
-    }
-  }
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((title, column) =>
     Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
   );
-  const line = (cells: readonly string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-  const table = [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+  return [
+    line(widths, header),
+    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+    ...rows.map((row) => line(widths, row)),
+  ].join('\n');
+}
+
+const rateCell = (summary: DetectionSummary | undefined) =>
+  summary ? `${pct(summary.rate)} [${pct(summary.rateLow)}, ${pct(summary.rateHigh)}]` : '—';
+const medianCell = (value: number | null | undefined) =>
+  value === null || value === undefined ? 'never' : String(value);
+
+/** The A/A cells as a table: false-rollback rate per grid cell, share and gate. */
+export function formatFalseRollbacks(report: SimulationReport): string {
+  const aa = report.cells.filter((cell) => !cell.effect);
+  const rows = aa.map((cell) => [
+    gridLabel(cell.heterogeneity),
+    shareLabel(cell.canaryBasisPoints),
+    ...report.gates.map((gate) => {
+      const summary = cell.gates.find((g) => g.gate === gate);
+      return summary ? `${rateCell(summary)} of ${summary.runs}` : '—';
+    }),
+    Object.entries(cell.gates.find((g) => g.gate === GATE.ours)?.failedChecks ?? {})
+      .map(([check, count]) => `${check} ${count}`)
+      .join(', ') || '—',
+  ]);
+  return table(
+    [
+      'users',
+      'canary',
+      'runs',
+      ...report.gates.map((gate) => `${GATE_LABELS[gate]}: rollbacks [95% CI]`),
+      'ours: failing checks',
+    ],
+    rows,
+  );
+}
+
+/** The effect cells as a table: power and medians of our gate beside the oracle's. */
+export function formatDetection(report: SimulationReport): string {
+  const rows = report.cells
+    .filter((cell) => cell.effect)
+    .map((cell) => {
+      const ours = cell.gates.find((gate) => gate.gate === GATE.ours);
+      return [
+        cell.title,
+        gridLabel(cell.heterogeneity),
+        shareLabel(cell.canaryBasisPoints),
+        String(ours?.runs ?? 0),
+        ours ? pct(ours.rate) : '—',
+        `${medianCell(ours?.medianCanaryRequests)} / ${medianCell(ours?.medianCanaryUsers)}`,
+        cell.oracle ? `${pct(cell.oracle.atTotal.rate)}` : '—',
+        cell.oracle
+          ? `${medianCell(cell.oracle.atTotal.medianCanaryRequests)} / ${medianCell(cell.oracle.atTotal.medianCanaryUsers)}`
+          : '—',
+        cell.oracle
+          ? `${medianCell(cell.oracle.atCheck.medianCanaryRequests)} / ${medianCell(cell.oracle.atCheck.medianCanaryUsers)}`
+          : '—',
+        cell.ratioToOracle?.requests === null || cell.ratioToOracle === null
+          ? '—'
+          : `${cell.ratioToOracle.requests.toFixed(2)} / ${cell.ratioToOracle.users?.toFixed(2) ?? '—'}`,
+        Object.entries(ours?.failedChecks ?? {})
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 3)
+          .map(([check, count]) => `${check} ${count}`)
+          .join(', ') || '—',
+      ];
+    });
+  return table(
+    [
+      'scenario',
+      'users',
+      'canary',
+      'runs',
+      'ours: power',
+      'ours: median req. / users',
+      'oracle: power',
+      'oracle α=0.01: median req. / users',
+      "oracle at the check's α",
+      '× oracle (req. / users)',
+      'ours: failing checks',
+    ],
+    rows,
+  );
+}
+
+/** The whole report as text: both tables and the targets. */
+export function formatTable(report: SimulationReport): string {
   const targets = report.targets
     .map((t) => `- ${t.met === null ? 'n/a' : t.met ? 'met' : 'NOT met'}: ${t.target} — ${t.detail}`)
     .join('\n');
-  return `${table}\n\nTargets:\n${targets}\n`;
+  const effects = report.cells.some((cell) => cell.effect) ? `\n\n${formatDetection(report)}` : '';
+  const aa = report.cells.some((cell) => !cell.effect) ? formatFalseRollbacks(report) : '';
+  return `${aa}${effects}\n\nTargets:\n${targets}\n`;
 }

@@ -1,204 +1,141 @@
 /**
- * Traffic model and scenarios of the detection benchmark (statistics.md §6). Every
- * cohort draws from the baseline law; a scenario changes the canary's law only.
+ * Traffic model and scenarios of the benchmark: users as they are. A fixed population of
+ * users with Zipf-like activity, each routed by a hash of its id (sticky), each with habits
+ * of its own — its own error, tool-failure, refusal and thumbs-down propensities drawn
+ * around the base rates, a usual tool it calls most of the time, its own latency and
+ * answer-length level, its own similarity and toxicity level. A concentration κ sets how
+ * different users are: κ = 5 strongly habitual users, κ = 1000 nearly identical ones.
+ * A scenario changes what the canary does to each user; control and stable keep the base.
  */
 
-/** Tool names in the order of the cumulative shares below. */
+/** Tool names, and the share of users whose usual tool each one is. */
 export const TOOLS = Object.freeze(['search', 'db', 'code', 'email', 'calendar'] as const);
+export const TOOL_SHARES: readonly number[] = Object.freeze([0.4, 0.25, 0.15, 0.1, 0.1]);
 
-/** Outcome law of one cohort. */
-export interface OutcomeLaw {
-  /** P(turn error). */
-  readonly errorRate: number;
-  /** P(the request calls a tool). */
-  readonly toolCallRate: number;
-  /** Shares of `TOOLS` among tool calls (sum 1). */
-  readonly toolShares: readonly number[];
-  /** P(tool call fails). */
-  readonly toolFailureRate: number;
-  readonly refusalRate: number;
-  /** Median latency in ms: latency = median · e^{σZ}. */
-  readonly latencyMedianMillis: number;
-  readonly latencySigma: number;
-  /** Median answer length in characters: round(median · e^{σZ'}). */
-  readonly lengthMedian: number;
-  readonly lengthSigma: number;
-  /** Share of requests scored for similarity to control (Beta(8, 2) scores). */
-  readonly similarityShare: number;
-  /** Share of requests that get feedback, and P(thumbs-down | feedback). */
-  readonly feedbackShare: number;
-  readonly thumbsDownRate: number;
-}
-
-/** The baseline law of statistics.md §6 (stable, control and the A/A canary). */
-export const BASELINE_LAW: OutcomeLaw = Object.freeze({
+/**
+ * Population means of the users' propensities. They sit AT the gate's default limits
+ * where one exists (error 1%, tool success 95%, p99 latency 3 s, mean similarity 0.85,
+ * mean toxicity 0.1), so identical canaries also test that a threshold at its limit
+ * fails no more often than its alpha. Refusal stays at 2% (the detection scenario's base).
+ */
+export const BASE_RATES = Object.freeze({
   errorRate: 0.01,
+  /** P(a request calls a tool). */
   toolCallRate: 0.9,
-  toolShares: Object.freeze([0.4, 0.25, 0.15, 0.1, 0.1]),
   toolFailureRate: 0.05,
   refusalRate: 0.02,
-  latencyMedianMillis: 1500,
-  latencySigma: 1,
+  /** P(a tool call uses the user's usual tool); otherwise a tool drawn from `TOOL_SHARES`. */
+  usualToolChoice: 0.95,
+  /** p99 of a user's first turn over the population, ms. */
+  latencyP99Millis: 3000,
+  /** Spread of one user's latencies (log-normal σ). */
+  latencySigma: 0.5,
   lengthMedian: 300,
   lengthSigma: 0.6,
-  similarityShare: 0.2,
+  /** Share of answers scored for similarity and toxicity. */
+  scoredShare: 0.2,
+  similarityMean: 0.85,
+  toxicityMean: 0.1,
+  /** Share of requests that get a rating, and P(thumbs-down | rating). */
   feedbackShare: 0.1,
   thumbsDownRate: 0.03,
 });
 
-/** The 99th percentile of the standard normal: the baseline p99 is median · e^{σ·z99}. */
-export const Z_99 = 2.326_347_874;
+/** How users differ: the concentration of their propensities and the skew of their activity. */
+export interface Heterogeneity {
+  /** κ: per-user propensities ~ Beta(κ·p, κ·(1 − p)); latency and length levels log-normal with variance 0.5/κ and 0.3/κ. */
+  readonly concentration: number;
+  /** s: user k (by activity rank) sends a share of requests ∝ 1/k^s. */
+  readonly zipfExponent: number;
+}
 
-/** Traffic shape: arrivals, split, warm-up (statistics.md §6). */
+/** The heterogeneity grid of the A/A and detection benchmarks (3 × 3). */
+export const HETEROGENEITY_GRID: readonly Heterogeneity[] = Object.freeze(
+  [5, 50, 1000].flatMap((concentration) =>
+    [0.8, 1.1, 1.5].map((zipfExponent) => Object.freeze({ concentration, zipfExponent })),
+  ),
+);
+
+/** Canary shares of the benchmark in basis points; control gets as much (the default layout). */
+export const CANARY_SHARES: readonly number[] = Object.freeze([500, 5000]);
+
+/** Traffic shape: population, arrivals, cadence, horizon. */
 export const TRAFFIC_DEFAULTS = Object.freeze({
+  users: 10_000,
   /** Poisson arrivals of all cohorts. */
   requestsPerSecond: 20,
-  /** Canary and control shares in basis points (90/5/5). */
-  canaryBasisPoints: 500,
-  controlBasisPoints: 500,
-  /** Stable outcomes are simulated only while they can still become the gate's reference. */
-  stableOutcomeMillis: 60_000,
   /** The controller's cadence. */
   evaluationMillis: 5_000,
-  /** Sticky variant: users and Zipf exponent. */
-  users: 2000,
-  zipfExponent: 1.1,
-  /** Sticky variant: per-user error propensity ~ Beta(a, b), mean a/(a+b) = 1%. */
-  userErrorBeta: Object.freeze([0.5, 49.5] as const),
+  /** Stable outcomes are drawn while the gate may still freeze its references from them. */
+  stableOutcomeMillis: 120_000,
+  /** A run ends at this many canary requests or this long, whichever comes first. */
+  horizonCanaryRequests: 7200,
+  horizonMillis: 2 * 60 * 60 * 1000,
 });
 
-/** How the oracle SPRT sees a scenario: the one outcome it knows the law of. */
-export type OracleSpec =
-  | {
-      /** Adverse events of a rate (label oracle of statistics.md §6 d2: θ1 from the true RR). */
-      readonly kind: 'rate';
-      readonly signal: 'error' | 'tool' | 'refusal';
-      readonly p0: number;
-      readonly p1: number;
-    }
-  | {
-      /** A log-normal outcome (log latency or log length) with known laws in both arms. */
-      readonly kind: 'lognormal';
-      readonly outcome: 'latency' | 'length';
-      readonly shift: number;
-      readonly sigma0: number;
-      readonly sigma1: number;
-    }
-  | {
-      /** The request's tool (or none) with known shares in both arms. */
-      readonly kind: 'categorical';
-      readonly p0: readonly number[];
-      readonly p1: readonly number[];
-    };
+/** What the canary does to each user's behaviour (absent: as control). */
+export interface CanaryEffect {
+  /** Multiplies each user's error propensity (capped at 1). */
+  readonly errorFactor?: number;
+  /** Adds failures: P(error) becomes 1 − (1 − p)(1 − extra). */
+  readonly extraErrorRate?: number;
+  readonly refusalFactor?: number;
+  /** Multiplies each user's usual-tool choice probability. */
+  readonly usualToolFactor?: number;
+}
+
+/** The per-user event stream the oracle analyses for a scenario (the one its check reads). */
+export const ORACLE_STREAM = {
+  /** Subjects' first failed turn. */
+  error: 'error',
+  /** Subjects' first refusal. */
+  refusal: 'refusal',
+  /** Subjects whose second tool call used another tool than their first. */
+  toolSwitch: 'tool_switch',
+} as const;
+export type OracleStream = (typeof ORACLE_STREAM)[keyof typeof ORACLE_STREAM];
 
 /** One benchmark scenario. */
 export interface Scenario {
   readonly id: string;
   readonly title: string;
-  /** The canary's law (control and stable keep `BASELINE_LAW`). */
-  readonly canary: OutcomeLaw;
+  readonly canary: CanaryEffect;
   /** Does the canary differ from control? (false: false-rollback runs) */
   readonly effect: boolean;
-  /** User-sticky routing of Zipf users (variant U) instead of per-request routing. */
-  readonly sticky: boolean;
-  /** Horizon in canary requests, when the scenario needs another than the run's default. */
-  readonly horizonCanaryRequests?: number;
-  /** One of the moderate rate effects (tool, error, refusal) the 1.3× oracle target applies to. */
-  readonly rate: boolean;
-  readonly oracle?: OracleSpec;
+  /** Effect scenarios: the stream the oracle bets on, and the gate check that watches it. */
+  readonly oracle?: { readonly stream: OracleStream; readonly check: string };
 }
 
-const base = BASELINE_LAW;
-const toolOracle = (shares: readonly number[], rate: number) => [1 - rate, ...shares.map((share) => rate * share)];
-
-/** Scenarios of the issue, in report order. */
+/** Scenarios, in report order. */
 export const SCENARIOS: readonly Scenario[] = Object.freeze([
-  { id: 'aa', title: 'A/A', canary: base, effect: false, sticky: false, rate: false },
-  {
-    id: 'tool',
-    title: 'tool success 95% → 90%',
-    canary: { ...base, toolFailureRate: 0.1 },
-    effect: true,
-    sticky: false,
-    rate: true,
-    oracle: { kind: 'rate', signal: 'tool', p0: 0.05, p1: 0.1 },
-  },
+  { id: 'aa', title: 'A/A (identical canary)', canary: {}, effect: false },
   {
     id: 'error',
     title: 'error 1% → 3%',
-    canary: { ...base, errorRate: 0.03 },
+    canary: { errorFactor: 3 },
     effect: true,
-    sticky: false,
-    rate: true,
-    oracle: { kind: 'rate', signal: 'error', p0: 0.01, p1: 0.03 },
+    oracle: { stream: ORACLE_STREAM.error, check: 'error_rate' },
+  },
+  {
+    id: 'usual-tool',
+    title: 'usual-tool choice 95% → 90%',
+    canary: { usualToolFactor: 0.9 / 0.95 },
+    effect: true,
+    oracle: { stream: ORACLE_STREAM.toolSwitch, check: 'tool_mix' },
   },
   {
     id: 'refusal',
     title: 'refusal 2% → 6%',
-    canary: { ...base, refusalRate: 0.06 },
+    canary: { refusalFactor: 3 },
     effect: true,
-    sticky: false,
-    rate: true,
-    oracle: { kind: 'rate', signal: 'refusal', p0: 0.02, p1: 0.06 },
-  },
-  {
-    id: 'latency',
-    title: 'latency ×1.2',
-    canary: { ...base, latencyMedianMillis: base.latencyMedianMillis * 1.2 },
-    effect: true,
-    sticky: false,
-    rate: false,
-    oracle: { kind: 'lognormal', outcome: 'latency', shift: Math.log(1.2), sigma0: 1, sigma1: 1 },
-  },
-  {
-    id: 'tail',
-    title: 'tail-only p99 +20%',
-    // σ such that e^{σ·z99} = 1.2·e^{z99}: the median stays, the p99 grows 20%.
-    canary: { ...base, latencySigma: 1 + Math.log(1.2) / Z_99 },
-    effect: true,
-    sticky: false,
-    rate: false,
-    horizonCanaryRequests: 15_000,
-    oracle: { kind: 'lognormal', outcome: 'latency', shift: 0, sigma0: 1, sigma1: 1 + Math.log(1.2) / Z_99 },
+    oracle: { stream: ORACLE_STREAM.refusal, check: 'refusal_rate' },
   },
   {
     id: 'hard-break',
     title: 'error 1% → 20% (hard break)',
-    canary: { ...base, errorRate: 0.2 },
+    canary: { extraErrorRate: (0.2 - 0.01) / (1 - 0.01) },
     effect: true,
-    sticky: false,
-    rate: false,
-    oracle: { kind: 'rate', signal: 'error', p0: 0.01, p1: 0.2 },
-  },
-  {
-    id: 'mix',
-    title: 'tool-mix shift (search 40% → 30%, db 25% → 35%)',
-    canary: { ...base, toolShares: [0.3, 0.35, 0.15, 0.1, 0.1] },
-    effect: true,
-    sticky: false,
-    rate: false,
-    oracle: {
-      kind: 'categorical',
-      p0: toolOracle(base.toolShares, base.toolCallRate),
-      p1: toolOracle([0.3, 0.35, 0.15, 0.1, 0.1], base.toolCallRate),
-    },
-  },
-  {
-    id: 'length',
-    title: 'answer length ×1.3',
-    canary: { ...base, lengthMedian: base.lengthMedian * 1.3 },
-    effect: true,
-    sticky: false,
-    rate: false,
-    oracle: { kind: 'lognormal', outcome: 'length', shift: Math.log(1.3), sigma0: 0.6, sigma1: 0.6 },
-  },
-  {
-    id: 'sticky-aa',
-    title: 'A/A, sticky users (2,000 Zipf(1.1) users, own error propensities)',
-    canary: base,
-    effect: false,
-    sticky: true,
-    rate: false,
+    oracle: { stream: ORACLE_STREAM.error, check: 'error_rate' },
   },
 ] satisfies Scenario[]);
 

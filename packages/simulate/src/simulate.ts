@@ -1,6 +1,7 @@
 /**
- * `runSimulation`: the seeded detection benchmark over scenarios × runs, spread over
- * worker threads, summarised per scenario and gate.
+ * `runSimulation`: the seeded benchmark over the heterogeneity grid × canary shares ×
+ * scenarios × runs, spread over worker threads, summarised per cell and gate with the
+ * oracle beside it.
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -8,10 +9,16 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ConfigError } from '@agent-canary/conventions';
 import { type BatchRequest, type RunTask, runBatch } from './batch.js';
-import { GATE_IDS, type GateId } from './gates.js';
-import { checkTargets, type SimulationReport, summariseScenario } from './report.js';
-import type { RunResult } from './run.js';
-import { SCENARIO_IDS, SCENARIOS, TRAFFIC_DEFAULTS } from './scenarios.js';
+import { type CellSummary, checkTargets, type SimulationReport, summariseCell } from './report.js';
+import { GATE, GATE_IDS, type GateId, type RunResult } from './run.js';
+import {
+  CANARY_SHARES,
+  HETEROGENEITY_GRID,
+  type Heterogeneity,
+  SCENARIO_IDS,
+  SCENARIOS,
+  TRAFFIC_DEFAULTS,
+} from './scenarios.js';
 
 /** Progress of a simulation, for a progress bar. */
 export interface SimulationProgress {
@@ -28,17 +35,26 @@ export interface SimulationOptions {
   readonly scenarios?: readonly string[];
   /** Gate ids (see `GATE_IDS`). @default all */
   readonly gates?: readonly GateId[];
-  /** Runs per scenario, A/A and effect alike (overrides `aaRuns` and `effectRuns`). */
+  /** Heterogeneity grid. @default HETEROGENEITY_GRID (quick: κ = 50, s = 1.1 only) */
+  readonly grid?: readonly Heterogeneity[];
+  /** Canary shares in basis points. @default [500, 5000] */
+  readonly shares?: readonly number[];
+  /** Runs per cell, A/A and effect alike (overrides `aaRuns` and `effectRuns`). */
   readonly runs?: number;
-  /** Runs per A/A scenario. @default 2000 (quick: 200) */
+  /** A/A runs per cell. @default 2000 (quick: 100) */
   readonly aaRuns?: number;
-  /** Runs per effect scenario. @default 500 (quick: 100) */
+  /** Runs per cell of an effect scenario. @default 200 (quick: 40) */
   readonly effectRuns?: number;
-  /** Runs of the sticky-user A/A variant (the costliest: every arrival simulated). @default 500 (quick: 100) */
-  readonly stickyRuns?: number;
-  /** Fewer runs, for a look in well under a minute. @default false */
+  /**
+   * Runs per cell that also evaluate the comparison gates (every gate but `ours`): enough to
+   * show their rates, at a fraction of the cost. @default 200
+   */
+  readonly contrastRuns?: number;
+  /** A smaller grid and fewer runs, for a look in about a minute. @default false */
   readonly quick?: boolean;
-  /** Horizon in canary requests (2 h at 1 canary request/s). Scenarios may need longer (tail-only: 15k). @default 7200 */
+  /** Users of the population. @default 10000 */
+  readonly users?: number;
+  /** Horizon in canary requests (a run also ends after 2 h). @default 7200 */
   readonly horizonCanaryRequests?: number;
   /** Worker threads; 1 runs in the calling thread. @default min(2, available cores) */
   readonly workers?: number;
@@ -50,10 +66,13 @@ export interface SimulationConfig {
   readonly seed: number;
   readonly scenarios: readonly string[];
   readonly gates: readonly GateId[];
+  readonly grid: readonly Heterogeneity[];
+  readonly shares: readonly number[];
   readonly aaRuns: number;
   readonly effectRuns: number;
-  readonly stickyRuns: number;
+  readonly contrastRuns: number;
   readonly quick: boolean;
+  readonly users: number;
   readonly horizonCanaryRequests: number;
   readonly workers: number;
 }
@@ -61,12 +80,11 @@ export interface SimulationConfig {
 /** Defaults of {@link SimulationOptions}. */
 export const SIMULATION_DEFAULTS = Object.freeze({
   aaRuns: 2000,
-  effectRuns: 500,
-  stickyRuns: 500,
-  quickAaRuns: 200,
-  quickEffectRuns: 100,
-  quickStickyRuns: 100,
-  horizonCanaryRequests: 7200,
+  effectRuns: 200,
+  contrastRuns: 200,
+  quickAaRuns: 100,
+  quickEffectRuns: 40,
+  quickGrid: Object.freeze([Object.freeze({ concentration: 50, zipfExponent: 1.1 })]) as readonly Heterogeneity[],
   maxWorkers: 2,
   /** Runs per message to a worker: large enough to amortise messaging, small enough to balance. */
   batchRuns: 10,
@@ -102,27 +120,53 @@ export function resolveSimulationConfig(options: SimulationOptions): SimulationC
     }
   }
   const quick = options.quick ?? false;
+  const grid = options.grid ?? (quick ? SIMULATION_DEFAULTS.quickGrid : HETEROGENEITY_GRID);
+  grid.forEach((cell, index) => {
+    if (!(cell.concentration > 0) || !Number.isFinite(cell.concentration)) {
+      throw new ConfigError({
+        path: `grid[${index}].concentration`,
+        expected: 'a number > 0',
+        received: cell.concentration,
+      });
+    }
+    if (!(cell.zipfExponent >= 0) || !Number.isFinite(cell.zipfExponent)) {
+      throw new ConfigError({
+        path: `grid[${index}].zipfExponent`,
+        expected: 'a number >= 0',
+        received: cell.zipfExponent,
+      });
+    }
+  });
+  const shares = options.shares ?? CANARY_SHARES;
+  shares.forEach((share, index) => {
+    if (!Number.isInteger(share) || share < 1 || share > 5000) {
+      throw new ConfigError({ path: `shares[${index}]`, expected: 'basis points in 1..5000', received: share });
+    }
+  });
   const runs = options.runs === undefined ? undefined : positiveInteger('runs', options.runs, 1);
-  const aaDefault = quick ? SIMULATION_DEFAULTS.quickAaRuns : SIMULATION_DEFAULTS.aaRuns;
-  const effectDefault = quick ? SIMULATION_DEFAULTS.quickEffectRuns : SIMULATION_DEFAULTS.effectRuns;
   return {
     seed: options.seed,
     scenarios,
     gates,
-    aaRuns: runs ?? positiveInteger('aaRuns', options.aaRuns, aaDefault),
-    effectRuns: runs ?? positiveInteger('effectRuns', options.effectRuns, effectDefault),
-    stickyRuns:
+    grid,
+    shares,
+    aaRuns:
+      runs ??
+      positiveInteger('aaRuns', options.aaRuns, quick ? SIMULATION_DEFAULTS.quickAaRuns : SIMULATION_DEFAULTS.aaRuns),
+    effectRuns:
       runs ??
       positiveInteger(
-        'stickyRuns',
-        options.stickyRuns,
-        quick ? SIMULATION_DEFAULTS.quickStickyRuns : SIMULATION_DEFAULTS.stickyRuns,
+        'effectRuns',
+        options.effectRuns,
+        quick ? SIMULATION_DEFAULTS.quickEffectRuns : SIMULATION_DEFAULTS.effectRuns,
       ),
+    contrastRuns: positiveInteger('contrastRuns', options.contrastRuns, SIMULATION_DEFAULTS.contrastRuns),
     quick,
+    users: positiveInteger('users', options.users, TRAFFIC_DEFAULTS.users),
     horizonCanaryRequests: positiveInteger(
       'horizonCanaryRequests',
       options.horizonCanaryRequests,
-      SIMULATION_DEFAULTS.horizonCanaryRequests,
+      TRAFFIC_DEFAULTS.horizonCanaryRequests,
     ),
     workers: positiveInteger(
       'workers',
@@ -149,7 +193,7 @@ function startWorker(): Worker {
 async function runInWorkers(
   batches: readonly BatchRequest[],
   workers: number,
-  onBatch: (results: RunResult[]) => void,
+  onBatch: (request: BatchRequest, results: RunResult[]) => void,
 ): Promise<void> {
   const queue = [...batches];
   const pool = Array.from({ length: Math.min(workers, batches.length) }, () => startWorker());
@@ -158,20 +202,21 @@ async function runInWorkers(
       pool.map(
         (worker) =>
           new Promise<void>((resolve, reject) => {
+            let current: BatchRequest | undefined;
             const next = () => {
-              const batch = queue.shift();
-              if (!batch) {
+              current = queue.shift();
+              if (!current) {
                 resolve();
                 return;
               }
-              worker.postMessage(batch);
+              worker.postMessage(current);
             };
             worker.on('message', (message: { ok: boolean; results?: RunResult[]; error?: string }) => {
-              if (!message.ok) {
+              if (!message.ok || !current) {
                 reject(new Error(`simulation worker failed: ${message.error}`));
                 return;
               }
-              onBatch(message.results ?? []);
+              onBatch(current, message.results ?? []);
               next();
             });
             worker.on('error', reject);
@@ -184,11 +229,17 @@ async function runInWorkers(
   }
 }
 
+/** Key of a (heterogeneity, share, scenario) cell. */
+function cellKey(heterogeneity: Heterogeneity, share: number, scenario: string): string {
+  return `${heterogeneity.concentration}/${heterogeneity.zipfExponent}/${share}/${scenario}`;
+}
+
 /**
- * Runs the detection benchmark: every selected scenario × run, each run one seeded
- * traffic stream fed to every selected gate (our gate through `createGate`), and
- * summarises false rollbacks, power and delays per scenario and gate. Deterministic:
- * the same options give the same report, whatever the number of workers.
+ * Runs the benchmark: every heterogeneity × share × scenario cell, each run one seeded
+ * population and traffic stream fed to every selected gate (the real `createGate` with
+ * the default configuration), and summarises false rollbacks, power and delays per cell
+ * and gate beside the oracle. Deterministic: the same options give the same report,
+ * whatever the number of workers.
  *
  * @example
  * const report = await runSimulation({ seed: 1, quick: true });
@@ -200,54 +251,74 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const started = Date.now();
   const selected = SCENARIOS.filter((scenario) => config.scenarios.includes(scenario.id));
   const tasks: RunTask[] = [];
-  const horizonOf = new Map<string, number>();
-  for (const scenario of selected) {
-    const runs = scenario.sticky ? config.stickyRuns : scenario.effect ? config.effectRuns : config.aaRuns;
-    const horizon = Math.max(config.horizonCanaryRequests, scenario.horizonCanaryRequests ?? 0);
-    horizonOf.set(scenario.id, horizon);
-    for (let run = 0; run < runs; run += 1) tasks.push({ scenario: scenario.id, run, horizonCanaryRequests: horizon });
+  for (const heterogeneity of config.grid) {
+    for (const share of config.shares) {
+      for (const scenario of selected) {
+        const runs = scenario.effect ? config.effectRuns : config.aaRuns;
+        for (let run = 0; run < runs; run += 1) {
+          const gates = run < config.contrastRuns ? config.gates : config.gates.filter((gate) => gate === GATE.ours);
+          tasks.push({ scenario: scenario.id, heterogeneity, canaryBasisPoints: share, run, gates });
+        }
+      }
+    }
   }
   const batches: BatchRequest[] = [];
   for (let index = 0; index < tasks.length; index += SIMULATION_DEFAULTS.batchRuns) {
     batches.push({
       seed: config.seed,
-      gates: config.gates,
+      users: config.users,
+      horizonCanaryRequests: config.horizonCanaryRequests,
       tasks: tasks.slice(index, index + SIMULATION_DEFAULTS.batchRuns),
     });
   }
-  const results: RunResult[] = [];
-  const onBatch = (batch: RunResult[]) => {
-    results.push(...batch);
-    options.onProgress?.({ doneRuns: results.length, totalRuns: tasks.length, elapsedMillis: Date.now() - started });
+  const byCell = new Map<string, RunResult[]>();
+  let done = 0;
+  const onBatch = (request: BatchRequest, results: RunResult[]) => {
+    results.forEach((result, index) => {
+      const task = request.tasks[index];
+      if (!task) return;
+      const key = cellKey(task.heterogeneity, task.canaryBasisPoints, task.scenario);
+      const list = byCell.get(key) ?? [];
+      list.push(result);
+      byCell.set(key, list);
+    });
+    done += results.length;
+    options.onProgress?.({ doneRuns: done, totalRuns: tasks.length, elapsedMillis: Date.now() - started });
   };
   if (config.workers <= 1) {
-    for (const batch of batches) onBatch(await runBatch(batch));
+    for (const batch of batches) onBatch(batch, await runBatch(batch));
   } else {
     await runInWorkers(batches, config.workers, onBatch);
   }
-  const scenarios = selected.map((scenario) =>
-    summariseScenario(
-      scenario,
-      horizonOf.get(scenario.id) ?? config.horizonCanaryRequests,
-      results.filter((result) => result.scenario === scenario.id),
-      config.gates,
-    ),
-  );
+  const cells: CellSummary[] = [];
+  for (const heterogeneity of config.grid) {
+    for (const share of config.shares) {
+      for (const scenario of selected) {
+        const results = (byCell.get(cellKey(heterogeneity, share, scenario.id)) ?? []).sort((a, b) => a.run - b.run);
+        cells.push(summariseCell(scenario, heterogeneity, share, results, config.gates));
+      }
+    }
+  }
+  let evaluations = 0;
+  let reads = 0;
+  for (const results of byCell.values()) {
+    for (const result of results) {
+      evaluations += result.evaluations;
+      reads += result.sourceReads;
+    }
+  }
   return {
     seed: config.seed,
     quick: config.quick,
     aaRuns: config.aaRuns,
     effectRuns: config.effectRuns,
-    stickyRuns: config.stickyRuns,
+    users: config.users,
     horizonCanaryRequests: config.horizonCanaryRequests,
     evaluationSeconds: TRAFFIC_DEFAULTS.evaluationMillis / 1000,
     gates: config.gates,
-    scenarios,
-    targets: checkTargets(
-      scenarios,
-      selected.filter((scenario) => scenario.rate).map((scenario) => scenario.id),
-    ),
-    gateEvaluations: results.reduce((sum, result) => sum + result.evaluations, 0),
-    sourceReads: results.reduce((sum, result) => sum + result.sourceReads, 0),
+    cells,
+    targets: checkTargets(cells),
+    gateEvaluations: evaluations,
+    sourceReads: reads,
   };
 }

@@ -1,31 +1,21 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import {
-  formatTable,
-  renderPlotSvg,
-  runSimulation,
-  type SimulateFlags,
-  simulationOptionsFromFlags,
-} from '@agent-canary/simulate';
+import { formatTable, runSimulation, type SimulateFlags, simulationOptionsFromFlags } from '@agent-canary/simulate';
 import { EXIT_CODE, type ExitCode } from '../exit-codes.js';
 import { createOutput } from '../output.js';
 import { createStatusLine } from '../progress.js';
-import { type CommandContext, resolvePath } from './context.js';
+import type { CommandContext } from './context.js';
 
-/** Options of `simulate`: the simulation's flags, plus where the plot goes. */
+/** Options of `simulate`: the simulation's flags. */
 export interface SimulateCommandOptions extends SimulateFlags {
-  /** Writes the detection-delay plot (SVG) here. */
-  readonly plot?: string;
   readonly json: boolean;
 }
 
 /**
- * `simulate`: the seeded detection benchmark (false rollbacks and time to detection of
- * our gate against the article's and Kayenta-style gates). Same seed, same report.
+ * `simulate`: the seeded benchmark on habitual Zipf users — false rollbacks over the
+ * heterogeneity grid and time to rollback beside the oracle. Same seed, same report.
  */
 export async function simulateCommand(context: CommandContext, options: SimulateCommandOptions): Promise<ExitCode> {
   const output = createOutput(context.io, options.json);
-  const { plot, json, ...flags } = options;
+  const { json, ...flags } = options;
   const simulation = simulationOptionsFromFlags(flags);
   const line = createStatusLine({
     write: context.io.stdout,
@@ -49,15 +39,6 @@ export async function simulateCommand(context: CommandContext, options: Simulate
   } finally {
     line.done();
   }
-  let plotPath: string | undefined;
-  if (plot !== undefined) {
-    plotPath = resolvePath(context, plot);
-    await mkdir(dirname(plotPath), { recursive: true });
-    await writeFile(plotPath, renderPlotSvg(report), 'utf8');
-  }
-  output.result(
-    { ok: true, report, ...(plotPath === undefined ? {} : { plot: plotPath }) },
-    formatTable(report) + (plotPath === undefined ? '' : `\nplot: ${plotPath}\n`),
-  );
+  output.result({ ok: true, report }, formatTable(report));
   return EXIT_CODE.ok;
 }

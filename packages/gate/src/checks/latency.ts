@@ -58,9 +58,6 @@ export function latencySequential(inputs: CheckInputs, reference: FrozenReferenc
   const result = lean(inputs) && !failing ? decision : latencyEProcess(reference, epochs, check.alpha, true);
   const canary = latencyOf(inputs.windows.cohorts.canary, unit);
   const control = latencyOf(inputs.windows.cohorts.control, unit);
-  const canaryP99 = quantileOf(canary, 0.99);
-  const controlP99 = quantileOf(control, 0.99);
-  const ratio = canaryP99 !== undefined && controlP99 ? canaryP99 / controlP99 : undefined;
   if (lean(inputs) && !failing) {
     const verdict = building(result)
       ? VERDICT.warn
@@ -69,6 +66,9 @@ export function latencySequential(inputs: CheckInputs, reference: FrozenReferenc
         : VERDICT.pass;
     return brief(check.name, CHECK_METHOD.sequential, verdict, unit, result);
   }
+  const canaryP99 = quantileOf(canary, 0.99);
+  const controlP99 = quantileOf(control, 0.99);
+  const ratio = canaryP99 !== undefined && controlP99 ? canaryP99 / controlP99 : undefined;
   const described = `canary p99 ${canaryP99 === undefined ? 'n/a' : `${num(canaryP99)} ms`} vs control ${
     controlP99 === undefined ? 'n/a' : `${num(controlP99)} ms`
   } over ${totalCount(canary)} vs ${totalCount(control)} ${unit}s${fallbackNote(check.unit, unit)}`;

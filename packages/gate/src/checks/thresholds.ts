@@ -88,7 +88,13 @@ function thresholdEvidence(inputs: CheckInputs, check: ResolvedCheck, spec: Thre
   const canary = spec.measure(windows.cohorts.canary);
   const pointOnly = config.mode === GATE_MODE.weighted;
   const adverse = spec.adverse(windows.cohorts.canary);
-  const test = pointOnly ? undefined : thresholdTest(adverse, spec.adverseLimit, check.thresholdAlpha);
+  // Bets only on "above the limit": with the mean at or below it, no bet ever gains
+  // (Σ ln(1 + λ(x − m)) ≤ λ·Σ(x − m) ≤ 0), so decision mode skips the test then.
+  const canReject = adverse.count > 0 && adverse.sum / adverse.count > spec.adverseLimit;
+  const test =
+    pointOnly || (lean(inputs) && !canReject)
+      ? undefined
+      : thresholdTest(adverse, spec.adverseLimit, check.thresholdAlpha);
   const rejected = test?.reject === true;
   const enough = canary.value !== undefined && canary.samples >= config.minSamples;
   if (lean(inputs) && !rejected) {
@@ -100,7 +106,7 @@ function thresholdEvidence(inputs: CheckInputs, check: ResolvedCheck, spec: Thre
     if (passesLimit(value, spec)) {
       return { ...brief(check.name, CHECK_METHOD.threshold, closeToLimit(value, spec, config), spec.unit), ...stat };
     }
-    if (test) return { ...brief(check.name, CHECK_METHOD.threshold, VERDICT.warn, spec.unit), ...stat };
+    if (!pointOnly) return { ...brief(check.name, CHECK_METHOD.threshold, VERDICT.warn, spec.unit), ...stat };
   }
   const control = spec.measure(windows.cohorts.control);
   const measurements = [
