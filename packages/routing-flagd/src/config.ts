@@ -1,5 +1,7 @@
+import { resolve } from 'node:path';
 import type { RetryOptions } from '@agent-canary/controller';
 import { ConfigError } from '@agent-canary/conventions';
+import type { FlagdSyncServer } from './sync-server.js';
 
 /** Options of {@link createFlagdAdapter}. */
 export interface FlagdAdapterOptions {
@@ -13,6 +15,12 @@ export interface FlagdAdapterOptions {
   readonly retry?: RetryOptions;
   /** @default Date.now */
   readonly clock?: () => number;
+  /**
+   * Sync mode: a started `FlagdSyncServer` serving the same file (`startFlagdSyncServer`).
+   * Each `apply` then pushes the written split to every connected flagd provider before it
+   * resolves, and `close` stops the server. @default undefined (file mode)
+   */
+  readonly sync?: FlagdSyncServer;
 }
 
 /** Resolved {@link FlagdAdapterOptions}. */
@@ -20,6 +28,8 @@ export interface FlagdAdapterConfig {
   readonly path: string;
   readonly retry: RetryOptions;
   readonly clock: () => number;
+  /** `undefined` in file mode. */
+  readonly sync: FlagdSyncServer | undefined;
 }
 
 /** Defaults of {@link FlagdAdapterOptions}. */
@@ -66,9 +76,23 @@ export function resolveFlagdAdapterConfig(
       received: options.clock,
     });
   }
+  const sync = options.sync;
+  if (sync !== undefined) {
+    if (typeof sync?.refresh !== 'function' || typeof sync.close !== 'function') {
+      throw new ConfigError({ path: 'sync', expected: 'a FlagdSyncServer (startFlagdSyncServer)', received: sync });
+    }
+    if (resolve(sync.config.path) !== resolve(path)) {
+      throw new ConfigError({
+        path: 'sync',
+        expected: `a FlagdSyncServer serving the adapter's flag file ${path}`,
+        received: sync.config.path,
+      });
+    }
+  }
   return Object.freeze({
     path,
     retry: options.retry ?? FLAGD_ADAPTER_DEFAULTS.retry,
     clock: options.clock ?? FLAGD_ADAPTER_DEFAULTS.clock,
+    sync,
   });
 }

@@ -11,3 +11,8 @@ export {
   flagdFlagFor,
   splitFromFlagdFlag,
 } from './flag-definition.js';
+export type { FlagdSyncServerConfig, FlagdSyncServerOptions } from './sync-config.js';
+export { FLAGD_SYNC_DEFAULTS, FLAGD_SYNC_ENV, resolveFlagdSyncServerConfig } from './sync-config.js';
+export { FLAG_SYNC_METHOD, FLAG_SYNC_SERVICE } from './sync-proto.js';
+export type { FlagdSyncStatus } from './sync-server.js';
+export { FLAG_SYNC_SERVICE_DEFINITION, FlagdSyncServer, startFlagdSyncServer } from './sync-server.js';
