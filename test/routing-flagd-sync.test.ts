@@ -53,8 +53,9 @@ beforeAll(() => {
 });
 
 afterEach(async () => {
-  for (const step of cleanup.splice(0).reverse()) await step();
+  // Providers first: a flagd provider closed while its server is gone keeps a reconnect timer running.
   await OpenFeature.clearProviders();
+  for (const step of cleanup.splice(0).reverse()) await step();
 });
 
 afterAll(() => {

@@ -1,145 +1,213 @@
 /**
- * Rollback latency through flagd: from the controller's rollback decision (the adapter's
- * `apply` of a 0% split) to the first request of a canary user that the real flagd
- * provider (in-process, file mode) routes to stable. The embedded provider reading the
- * same kind of file runs in alternating rounds as the reference.
+ * Rollback latency through flagd: from the controller's rollback decision (the gate returns
+ * a sequential failure) to the first request of a canary user routed to stable, through the
+ * real RolloutController (SQLite store), the flagd adapter and the real
+ * `@openfeature/flagd-provider` behind the real OpenFeature SDK, in both modes:
  *
- * flagd's file mode polls with `fs.watchFile` (about every 5 s), so its latency depends on
- * where in the poll cycle the decision falls: each flagd round waits a random 0..5.5 s
- * first, so the rounds sample the cycle instead of always starting just after a poll.
+ * - sync mode: the adapter writes the file and the FlagdSyncServer pushes it over gRPC to
+ *   providers in in-process mode pointed at it: one in this process, one in an app replica
+ *   process. 50 rollbacks.
+ * - file mode: the provider reads the file itself (`offlineFlagSourcePath`), and polls it
+ *   with `fs.watchFile` (about every 5 s), so its latency depends on where in the poll cycle
+ *   the decision falls: each file-mode round waits a random 0..5.5 s first, so the rounds
+ *   sample the cycle instead of always starting just after a poll.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RoutingAdapter, RoutingSplit } from '@agent-canary/controller';
-import { bucketFor, cohortFor, EmbeddedProvider, EmbeddedRoutingAdapter } from '@agent-canary/routing';
+import { RolloutController, RolloutStore, type RoutingAdapter, splitForPercent } from '@agent-canary/controller';
+import { bucketFor, cohortFor } from '@agent-canary/routing';
 import { FlagdProvider } from '@openfeature/flagd-provider';
-import { type Client, OpenFeature, type Provider } from '@openfeature/server-sdk';
-import { createFlagdAdapter } from '../src/index.js';
+import { type Client, type Logger, OpenFeature } from '@openfeature/server-sdk';
+import { quantile, SequentialFailureGate, wallNow } from '../../../test/helpers/rollback-bench.js';
+import { createFlagdAdapter, startFlagdSyncServer } from '../src/index.js';
+import { type Replica, startSyncReplica } from '../src/testing-fixtures/replica.js';
 
-const ROUNDS = 6;
-const POLL_EVERY_MILLIS = 2;
+const FLAG = 'bench.release';
+const SYNC_ROUNDS = 50;
+const FILE_ROUNDS = 6;
+const TARGET_MILLIS = 1_000;
 const GIVE_UP_MILLIS = 15_000;
-const FLAGD = 'flagd file mode';
 
-interface Setup {
-  readonly name: string;
-  readonly routing: RoutingAdapter;
-  readonly client: Client;
-}
-
-function splitFor(flagKey: string, canaryBasisPoints: number): RoutingSplit {
-  return {
-    flagKey,
-    rolloutId: 'bench',
-    canaryRelease: 'v2',
-    stableRelease: 'v1',
-    canaryBasisPoints,
-    controlBasisPoints: 0,
-  };
-}
-
-function canaryUserOf(flagKey: string): string {
+const CANARY_USER = (() => {
+  const firstStep = splitForPercent(5);
   for (let i = 0; ; i++) {
     const user = `user-${i}`;
-    if (cohortFor(bucketFor(flagKey, user), { canaryBasisPoints: 5000, controlBasisPoints: 0 }) === 'canary')
-      return user;
+    if (cohortFor(bucketFor(FLAG, user), firstStep) === 'canary') return user;
   }
-}
+})();
 
+const silent: Logger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {} };
 const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis));
 
-async function rollbackMillis(setup: Setup, flagKey: string): Promise<number> {
-  const user = canaryUserOf(flagKey);
-  const before = await setup.client.getStringDetails(flagKey, 'default', { targetingKey: user });
-  if (before.variant !== 'canary') throw new Error(`${setup.name}: ${user} is not in the canary before the rollback`);
-  const decidedAt = performance.now();
-  const applied = await setup.routing.apply(splitFor(flagKey, 0));
-  if (!applied.acknowledged) throw new Error(`${setup.name}: rollback not acknowledged`);
-  while (performance.now() - decidedAt < GIVE_UP_MILLIS) {
-    const details = await setup.client.getStringDetails(flagKey, 'default', { targetingKey: user });
-    if (details.variant === 'stable') return performance.now() - decidedAt;
-    await sleep(POLL_EVERY_MILLIS);
+interface RoundTimes {
+  /** Decision to the first stable answer of the in-process client. */
+  readonly inProcessMillis: number;
+  /** Decision to the first stable answer of the replica process, when there is one. */
+  readonly replicaMillis: number | undefined;
+  /** The adapter's apply of the rollback split (write, read-back, push). */
+  readonly applyMillis: number;
+}
+
+async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = performance.now() + GIVE_UP_MILLIS;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`${what} not seen within ${GIVE_UP_MILLIS} ms`);
+    await sleep(2);
   }
-  throw new Error(`${setup.name}: not routed to stable within ${GIVE_UP_MILLIS} ms`);
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-}
-
-async function setUp(
-  name: string,
+/**
+ * One rollout: start (canary at 5%), wait until every reader serves the canary user the
+ * canary, optionally wait `beforeDecisionMillis`, then one controller tick that rolls back.
+ */
+async function round(
+  dir: string,
+  index: number,
   routing: RoutingAdapter,
-  provider: Provider,
-  flagKeys: readonly string[],
-): Promise<Setup> {
-  // Every round rolls back its own flag, so no round waits for a re-armed canary to reach the provider.
-  for (const flagKey of flagKeys) await routing.apply(splitFor(flagKey, 5000));
-  await OpenFeature.setProviderAndWait(name, provider);
-  return { name, routing, client: OpenFeature.getClient(name) };
+  client: Client,
+  replica: Replica | undefined,
+  beforeDecisionMillis: number,
+): Promise<RoundTimes> {
+  const store = new RolloutStore({ path: join(dir, `rollouts-${index}.db`) });
+  const gate = new SequentialFailureGate();
+  let applyMillis = 0;
+  const timed: RoutingAdapter = {
+    apply: async (split) => {
+      const started = performance.now();
+      const result = await routing.apply(split);
+      if (split.canaryBasisPoints === 0) applyMillis = performance.now() - started;
+      return result;
+    },
+    read: (flagKey) => routing.read(flagKey),
+    close: () => Promise.resolve(),
+  };
+  const controller = new RolloutController({ store, routing: timed, gate, env: {} });
+  try {
+    await controller.start({ id: `bench-${index}`, flagKey: FLAG, canaryRelease: 'v2', stableRelease: 'v1' });
+    const variant = async () => (await client.getStringDetails(FLAG, 'x', { targetingKey: CANARY_USER })).variant;
+    await until(async () => (await variant()) === 'canary', 'the canary');
+    await replica?.next((m) => m.type === 'change' && m.variant === 'canary', GIVE_UP_MILLIS);
+    if (beforeDecisionMillis > 0) await sleep(beforeDecisionMillis);
+    let stableAt = 0;
+    // ~1 request per millisecond through the OpenFeature client, as a busy agent.
+    const requests = (async () => {
+      const deadline = performance.now() + GIVE_UP_MILLIS;
+      while (performance.now() < deadline) {
+        if ((await variant()) === 'stable') {
+          stableAt = wallNow();
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+      throw new Error(`round ${index}: not routed to stable within ${GIVE_UP_MILLIS} ms`);
+    })();
+    await controller.tick();
+    const seenByReplica = replica?.next((m) => m.type === 'change' && m.variant === 'stable', GIVE_UP_MILLIS);
+    await requests;
+    const seen = await seenByReplica;
+    return {
+      inProcessMillis: stableAt - gate.decidedAtMillis,
+      replicaMillis: seen?.type === 'change' ? seen.atMillis - gate.decidedAtMillis : undefined,
+      applyMillis,
+    };
+  } finally {
+    store.close();
+  }
+}
+
+function row(mode: string, values: readonly number[]): string {
+  return `| ${mode} | ${values.length} | ${quantile(values, 0.5).toFixed(1)} | ${quantile(values, 0.95).toFixed(1)} | ${Math.max(...values).toFixed(1)} |`;
 }
 
 /** Runs the benchmark; see the file comment. */
 export async function run(): Promise<{ title: string; markdown: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'flagd-bench-'));
-  const flagKeys = Array.from({ length: ROUNDS }, (_, i) => `agent-release-${i}`);
+  OpenFeature.setLogger(silent);
+  const sync: RoundTimes[] = [];
+  const file: RoundTimes[] = [];
+  let replica: Replica | undefined;
   try {
-    const flagdPath = join(dir, 'flags.json');
-    const embeddedPath = join(dir, 'routing.json');
-    const setups = [
-      await setUp(
-        FLAGD,
-        createFlagdAdapter({ path: flagdPath }),
-        new FlagdProvider({ resolverType: 'in-process', offlineFlagSourcePath: flagdPath }),
-        flagKeys,
-      ),
-      await setUp(
-        'embedded (reference)',
-        new EmbeddedRoutingAdapter({ path: embeddedPath }),
-        new EmbeddedProvider({ path: embeddedPath }),
-        flagKeys,
-      ),
-    ];
-    const results = new Map<string, number[]>(setups.map((setup) => [setup.name, []]));
-    for (let round = 0; round < ROUNDS; round++) {
-      const flagKey = flagKeys[round] ?? '';
-      // Rotate the order so neither set-up always runs first.
-      for (const setup of round % 2 === 0 ? setups : [...setups].reverse()) {
-        // Only flagd has a poll cycle to sample; the embedded provider checks on evaluation.
-        if (setup.name === FLAGD) await sleep(Math.random() * 5_500);
-        results.get(setup.name)?.push(await rollbackMillis(setup, flagKey));
-      }
+    // Sync mode: one long-running controller side (sync server + adapter), providers connected throughout.
+    const syncPath = join(dir, 'sync-flags.json');
+    const server = await startFlagdSyncServer({ path: syncPath, port: 0 });
+    const syncRouting = createFlagdAdapter({ path: syncPath, sync: server });
+    await OpenFeature.setProviderAndWait(
+      'flagd-sync',
+      new FlagdProvider({ resolverType: 'in-process', host: '127.0.0.1', port: server.port }, silent),
+    );
+    replica = startSyncReplica({ port: server.port, flagKey: FLAG, subjects: [CANARY_USER] });
+    await replica.next((m) => m.type === 'ready', 60_000);
+    const syncClient = OpenFeature.getClient('flagd-sync');
+    // The first round warms up (JIT, SQLite, gRPC connections) and is discarded.
+    for (let i = -1; i < SYNC_ROUNDS; i++) {
+      const times = await round(dir, i, syncRouting, syncClient, replica, 0);
+      if (i >= 0) sync.push(times);
     }
-    const rows = setups.map((setup) => {
-      const values = results.get(setup.name) ?? [];
-      return `| ${setup.name} | ${median(values).toFixed(1)} | ${Math.min(...values).toFixed(1)} | ${Math.max(...values).toFixed(1)} | ${values.length} |`;
+    await replica.stop();
+    replica = undefined;
+    // Providers first: a flagd provider whose server goes away keeps a reconnect timer running.
+    await OpenFeature.clearProviders();
+    await syncRouting.close();
+
+    const filePath = join(dir, 'file-flags.json');
+    const fileRouting = createFlagdAdapter({ path: filePath });
+    // The provider needs the file to exist when it starts.
+    await fileRouting.apply({
+      ...splitForPercent(0),
+      flagKey: FLAG,
+      rolloutId: 'seed',
+      canaryRelease: 'v2',
+      stableRelease: 'v1',
     });
-    const flagdMedian = median(results.get(FLAGD) ?? []);
-    const embeddedMedian = median(results.get('embedded (reference)') ?? []);
-    return {
-      title: 'Rollback latency: flagd adapter (decision -> first request routed to stable)',
-      markdown: [
-        'From `apply()` of the rollback split to the first evaluation of a canary user that answers `stable`,',
-        'through the real `@openfeature/flagd-provider` (in-process, `offlineFlagSourcePath`) and the OpenFeature SDK.',
-        "Each flagd round first waits a random 0..5.5 s so the decision falls anywhere in the provider's poll cycle.",
-        '',
-        '| set-up | median ms | min ms | max ms | rounds |',
-        '|---|---:|---:|---:|---:|',
-        ...rows,
-        '',
-        `flagd file mode / embedded: ${(flagdMedian / Math.max(embeddedMedian, 0.001)).toFixed(0)}x (median ratio).`,
-        'The flagd provider watches the file with `fs.watchFile`, which polls about every 5 s: expect 0..5 s, about 2.5 s',
-        'on average. File mode therefore misses the 1 s rollback target of DESIGN.md. A flagd daemon',
-        '(`flagd start --uri file:...`) watches the file with fsnotify (inotify) and pushes changes to providers over',
-        'its gRPC sync or evaluation stream, so the poll interval drops out; not measured here (no flagd binary on this',
-        'machine). See docs/routing/flagd.md.',
-      ].join('\n'),
-    };
+    await OpenFeature.setProviderAndWait(
+      'flagd-file',
+      new FlagdProvider({ resolverType: 'in-process', offlineFlagSourcePath: filePath }, silent),
+    );
+    const fileClient = OpenFeature.getClient('flagd-file');
+    for (let i = 0; i < FILE_ROUNDS; i++) {
+      file.push(await round(dir, 1000 + i, fileRouting, fileClient, undefined, Math.random() * 5_500));
+    }
+    await fileRouting.close();
   } finally {
+    await replica?.stop();
     await OpenFeature.clearProviders();
     rmSync(dir, { recursive: true, force: true });
   }
+  const inProcess = sync.map((times) => times.inProcessMillis);
+  const replicas = sync.flatMap((times) => (times.replicaMillis === undefined ? [] : [times.replicaMillis]));
+  const fileMode = file.map((times) => times.inProcessMillis);
+  const worstSync = Math.max(...inProcess, ...replicas);
+  const load = loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' / ');
+  return {
+    title: 'Rollback latency: flagd (decision -> first request routed to stable)',
+    markdown: [
+      "Time from the controller's rollback decision (the gate returns a sequential failure) to the first request of a",
+      'canary user routed to stable. Path: reducer -> SQLite commit -> flagd adapter (atomic temp-file + rename, read',
+      'back) -> the real `@openfeature/flagd-provider` 0.16 (in-process resolver) -> OpenFeature client, which a request',
+      'loop calls about once per millisecond.',
+      '',
+      '- **sync mode**: the adapter then pushes the file through the `FlagdSyncServer` (gRPC `flagd.sync.v1`, loopback)',
+      '  to providers pointed at it with `host`/`port`: one in this process, one in an app replica process (the same',
+      `  ${SYNC_ROUNDS} rollbacks, seen by both). No flagd daemon, no file polling.`,
+      '- **file mode**: the provider reads the file with `offlineFlagSourcePath` and polls it with `fs.watchFile`',
+      '  (about every 5 s); each round first waits a random 0..5.5 s so the decision falls anywhere in the poll cycle.',
+      '',
+      '| mode | rollbacks | median ms | p95 ms | max ms |',
+      '|---|---|---|---|---|',
+      row('sync mode, provider in the controller process', inProcess),
+      row('sync mode, provider in an app replica process', replicas),
+      row('file mode (provider polls the file)', fileMode),
+      '',
+      `Target: ≤ ${TARGET_MILLIS} ms at the maximum over ${SYNC_ROUNDS} rollbacks in sync mode — ${worstSync <= TARGET_MILLIS ? 'met' : 'not met'} (worst ${worstSync.toFixed(1)} ms). ` +
+        `File mode: median ${quantile(fileMode, 0.5).toFixed(0)} ms, max ${Math.max(...fileMode).toFixed(0)} ms: 0 to ~5 s by the provider's poll, which misses the target.`,
+      `Adapter apply of the rollback (write, read-back, push) in sync mode: median ${quantile(
+        sync.map((times) => times.applyMillis),
+        0.5,
+      ).toFixed(1)} ms, max ${Math.max(...sync.map((times) => times.applyMillis)).toFixed(1)} ms.`,
+      `Load average during the run (1 / 5 / 15 min): ${load} on a shared machine; the tails track machine load.`,
+    ].join('\n'),
+  };
 }

@@ -74,7 +74,11 @@ export function startSyncReplica(options: ReplicaOptions): Replica {
     stop() {
       return new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
+        const force = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        child.once('exit', () => {
+          clearTimeout(force);
+          resolve();
+        });
         child.stdin?.end();
         child.kill('SIGTERM');
       });
