@@ -72,11 +72,15 @@ async function controller(
   return { sync, routing };
 }
 
-async function connect(domain: string, port: number, retryBackoffMaxMs?: number): Promise<Client> {
-  const provider = new FlagdProvider(
-    { resolverType: 'in-process', host: '127.0.0.1', port, ...(retryBackoffMaxMs ? { retryBackoffMaxMs } : {}) },
-    logger,
-  );
+/** The provider settings docs/routing/flagd.md recommends for sync mode. */
+const RECOMMENDED = { retryBackoffMaxMs: 1000 } as const;
+
+async function connect(
+  domain: string,
+  port: number,
+  options: { retryBackoffMaxMs?: number; streamDeadlineMs?: number } = {},
+): Promise<Client> {
+  const provider = new FlagdProvider({ resolverType: 'in-process', host: '127.0.0.1', port, ...options }, logger);
   await OpenFeature.setProviderAndWait(domain, provider);
   return OpenFeature.getClient(domain);
 }
@@ -153,7 +157,7 @@ describe('flagd sync mode with the real flagd provider', () => {
     const port = first.sync.port;
     await first.routing.apply(split(5000));
     const user = CANARY_USERS[0] as string;
-    const client = await connect('sync-restart', port, 200);
+    const client = await connect('sync-restart', port, RECOMMENDED);
     expect(await variantOf(client, user)).toBe('canary');
     await first.routing.close();
     // Down: the provider keeps evaluating the last split it received.
@@ -165,6 +169,22 @@ describe('flagd sync mode with the real flagd provider', () => {
     await eventually(async () => (await variantOf(client, user)) === 'stable');
     // And keeps getting pushes from the new server.
     await second.routing.apply(split(5000, 0, 'rollout-8'));
+    await eventually(async () => (await variantOf(client, user)) === 'canary');
+  });
+
+  it('keeps pushing to a provider across its periodic stream renewals', async () => {
+    path = join(dir, 'renewal.json');
+    const { sync, routing } = await controller();
+    await routing.apply(split(5000));
+    const user = CANARY_USERS[0] as string;
+    // The provider ends its stream at streamDeadlineMs (10 min by default) and reopens it.
+    const client = await connect('sync-renewal', sync.port, { ...RECOMMENDED, streamDeadlineMs: 300 });
+    expect(await variantOf(client, user)).toBe('canary');
+    await routing.apply(split(0));
+    await eventually(async () => (await variantOf(client, user)) === 'stable');
+    // Past several renewals, a write still reaches it.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    await routing.apply(split(5000, 0, 'rollout-9'));
     await eventually(async () => (await variantOf(client, user)) === 'canary');
   });
 });

@@ -197,7 +197,7 @@ export async function run(): Promise<{ title: string; markdown: string }> {
       '',
       `Target: tagged / bare ≤ 1.10 as median of per-round ratios and as ratio of bests — ${verdicts.join('; ')}.`,
       '',
-      'The "+ empty processor" row is the SDK\'s own cost of one more span processor (its MultiSpanProcessor loop), which any tagging processor pays. What costs is not the attributes but the way they are stored: the SDK\'s `setAttribute` validates each value and stores it through one generic keyed write shared by every attribute of every instrumentation, so even one or two attributes through it stay above the target on a span without attributes of its own, and a generic loop writing the 6 attributes into the map is nearly as slow. Writing them with constant keys (one key per write site) costs a few nanoseconds each. On a loaded machine the per-round ratios spread widely; the best-of-rounds column is the least disturbed by other processes.',
+      'The "+ empty processor" row is the SDK\'s own cost of one more span processor (its MultiSpanProcessor loop), which any tagging processor pays. What costs is not the attributes but the way they are stored: the SDK\'s `setAttribute` validates each value and stores it through one generic keyed write shared by every attribute of every instrumentation, so on a span without attributes of its own one attribute through it already costs about the whole 10% budget and two exceed it, and a generic loop writing the 6 attributes into the map is nearly as slow. Writing them with constant keys (one key per write site) costs a few nanoseconds each. On a loaded machine the per-round ratios spread widely; the best-of-rounds column is the least disturbed by other processes.',
     ].join('\n'),
   };
 }

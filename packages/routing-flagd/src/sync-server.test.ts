@@ -7,18 +7,18 @@ import { connect as http2Connect } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RoutingSplit } from '@agent-canary/controller';
 import { ConfigError } from '@agent-canary/conventions';
 import * as grpc from '@grpc/grpc-js';
 import { type DiagLogger, DiagLogLevel, diag } from '@opentelemetry/api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { allowConsole } from '../../../test/setup/no-console.js';
-import { createFlagdAdapter } from './adapter.js';
+import { createFlagdAdapter, type FlagdRoutingAdapter } from './adapter.js';
 import { resolveFlagdSyncServerConfig } from './sync-config.js';
 import { encodeSyncRequest, FLAG_SYNC_METHOD } from './sync-proto.js';
 import { FLAG_SYNC_SERVICE_DEFINITION, type FlagdSyncServer, startFlagdSyncServer } from './sync-server.js';
 
 const FLAG = 'agent-release';
+type RoutingSplit = Parameters<FlagdRoutingAdapter['apply']>[0];
 const SyncClient = grpc.makeGenericClientConstructor(FLAG_SYNC_SERVICE_DEFINITION, 'FlagSyncService');
 
 interface Client extends grpc.Client {

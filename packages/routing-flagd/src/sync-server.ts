@@ -135,8 +135,9 @@ export class FlagdSyncServer {
   private reloads: Promise<void> = Promise.resolve();
   private queuedReload: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
+  private started = false;
 
-  /** Use {@link startFlagdSyncServer}. */
+  /** Use {@link startFlagdSyncServer}: it resolves the options and loads `@grpc/grpc-js`. */
   constructor(config: FlagdSyncServerConfig, grpc: Grpc) {
     this.config = config;
     this.grpc = grpc;
@@ -175,8 +176,10 @@ export class FlagdSyncServer {
     return { streams: this.subscribers.size, heldMessages, changes: this.changes };
   }
 
-  /** Loads the file, binds the port and starts watching. Internal: {@link startFlagdSyncServer} calls it. */
+  /** Loads the file, binds the port and starts watching; {@link startFlagdSyncServer} does this once. */
   async start(): Promise<void> {
+    if (this.started) throw new Error('this flagd sync server is already started');
+    this.started = true;
     const loaded = await this.load();
     if (!loaded.ok) throw new Error(loaded.problem);
     this.setConfiguration(loaded.configuration, false);
