@@ -1,8 +1,9 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@agent-canary/conventions';
-import { splitFromFlagdFlag } from '@agent-canary/routing-flagd';
+import { type FlagdRoutingAdapter, splitFromFlagdFlag } from '@agent-canary/routing-flagd';
 import { createLaunchDarklyAdapter } from '@agent-canary/routing-launchdarkly';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -127,6 +128,62 @@ describe('the CLI with the flagd adapter', () => {
     expect(without.out.stderr).toContain(
       'routing.options.path: expected the flagd flag file path (option path or env AGENT_CANARY_FLAGD_FILE / FLAGD_OFFLINE_FLAG_SOURCE_PATH)',
     );
+  });
+});
+
+describe('the CLI with the flagd adapter in sync mode', () => {
+  const SYNC = (options: string) =>
+    `${DEFINITION}routing: { provider: flagd, options: { path: flags.json, mode: sync${options} } }\n`;
+
+  it('only writes the flag file in short-lived commands: the running serve pushes it', async () => {
+    const { cwd, cli } = setup();
+    writeFileSync(join(cwd, 'rollout.yaml'), SYNC(', syncPort: 8015'));
+    expect(await cli(START)).toBe(EXIT_CODE.ok);
+    const flag = JSON.parse(readFileSync(join(cwd, 'flags.json'), 'utf8')).flags.support;
+    expect(splitFromFlagdFlag('support', flag)).toMatchObject({ canaryBasisPoints: 500 });
+    const adapter = await createRoutingAdapter(
+      { provider: 'flagd', options: { path: 'flags.json', mode: 'sync' } },
+      { env: {}, cwd },
+    );
+    expect((adapter as FlagdRoutingAdapter).config.sync).toBeUndefined();
+  });
+
+  it('starts the sync server on the configured port when asked (serve), and stops it on close', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'agent-canary-routing-'));
+    const adapter = (await createRoutingAdapter(
+      { provider: 'flagd', options: { path: 'flags.json', mode: 'sync', syncHost: '127.0.0.1' } },
+      { env: { AGENT_CANARY_FLAGD_SYNC_PORT: '0' }, cwd, serveFlagdSync: true },
+    )) as FlagdRoutingAdapter;
+    const sync = adapter.config.sync;
+    expect(sync?.config).toMatchObject({ path: join(cwd, 'flags.json'), host: '127.0.0.1' });
+    expect(sync?.port).toBeGreaterThan(0);
+    await adapter.close();
+    // The port is free again.
+    const probe = createServer();
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen(sync?.port, '127.0.0.1', () => resolve());
+    });
+    probe.close();
+  });
+
+  it('names the field of a wrong mode or sync option (exit 2)', async () => {
+    const { cwd, out, cli } = setup();
+    writeFileSync(join(cwd, 'rollout.yaml'), SYNC('').replace('mode: sync', 'mode: push'));
+    expect(await cli(START)).toBe(EXIT_CODE.usage);
+    expect(out.stderr).toContain('routing.options.mode: expected file (providers read the flag file) or sync');
+    writeFileSync(join(cwd, 'rollout.yaml'), SYNC('').replace('mode: sync', 'mode: file, syncPort: 9000'));
+    expect(await cli(START)).toBe(EXIT_CODE.usage);
+    expect(out.stderr).toContain('routing.options.syncPort: expected nothing unless mode is sync');
+    const serveLike = (options: Record<string, unknown>, env: Record<string, string> = {}) =>
+      createRoutingAdapter(
+        { provider: 'flagd', options: { path: 'flags.json', mode: 'sync', ...options } },
+        { env, cwd, serveFlagdSync: true },
+      );
+    await expect(serveLike({ syncPort: 70_000 })).rejects.toMatchObject({ path: 'routing.options.syncPort' });
+    await expect(serveLike({}, { AGENT_CANARY_FLAGD_SYNC_PORT: 'grpc' })).rejects.toMatchObject({
+      path: 'routing.options.syncPort (env AGENT_CANARY_FLAGD_SYNC_PORT)',
+    });
   });
 });
 

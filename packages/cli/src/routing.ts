@@ -43,7 +43,17 @@ export interface CliRoutingOptions {
    * @default `new LangfuseClient(settings)` from `@langfuse/client`
    */
   readonly langfuseClient?: (settings: LangfuseClientSettings) => LangfuseClient | Promise<LangfuseClient>;
+  /**
+   * Start the flagd sync server of `routing.options.mode: sync` with the adapter. The
+   * long-running `serve` does; short-lived commands (`rollout start`, `rollback`, ...) only
+   * write the flag file, which the running server sees and pushes.
+   * @default false
+   */
+  readonly serveFlagdSync?: boolean;
 }
+
+/** Values of `routing.options.mode` of the flagd provider. */
+export const FLAGD_MODE = Object.freeze({ file: 'file', sync: 'sync' } as const);
 
 type Env = CliRoutingOptions['env'];
 type OptionType = 'string' | 'number' | 'boolean' | 'object';
@@ -51,7 +61,7 @@ type OptionType = 'string' | 'number' | 'boolean' | 'object';
 /** The fields each provider accepts in `routing.options` (anything else is a typo). */
 const PROVIDER_OPTIONS: Readonly<Record<RoutingProvider, Readonly<Record<string, OptionType>>>> = {
   embedded: { path: 'string' },
-  flagd: { path: 'string' },
+  flagd: { path: 'string', mode: 'string', syncPort: 'number', syncHost: 'string' },
   unleash: { url: 'string', adminToken: 'string', project: 'string', environment: 'string', timeoutMillis: 'number' },
   launchdarkly: {
     accessToken: 'string',
@@ -187,7 +197,50 @@ export async function createRoutingAdapter(
       const config = underPath(optionsPath, () =>
         resolveFlagdAdapterConfig(configured === undefined ? {} : { path: filePath(cwd, configured) }, {}),
       );
-      return createFlagdAdapter({ path: config.path });
+      const mode = string(given, 'mode') ?? FLAGD_MODE.file;
+      if (mode !== FLAGD_MODE.file && mode !== FLAGD_MODE.sync) {
+        throw new ConfigError({
+          path: `${optionsPath}.mode`,
+          expected: 'file (providers read the flag file) or sync (the controller pushes it over gRPC)',
+          received: mode,
+        });
+      }
+      if (mode === FLAGD_MODE.file) {
+        const stray = ['syncPort', 'syncHost'].find((key) => given[key] !== undefined);
+        if (stray !== undefined) {
+          throw new ConfigError({
+            path: `${optionsPath}.${stray}`,
+            expected: 'nothing unless mode is sync',
+            received: given[stray],
+          });
+        }
+      }
+      if (mode === FLAGD_MODE.file || options.serveFlagdSync !== true) return createFlagdAdapter({ path: config.path });
+      const { FLAGD_SYNC_ENV, resolveFlagdSyncServerConfig, startFlagdSyncServer } = await import(
+        '@agent-canary/routing-flagd'
+      );
+      const syncOptions = defined({
+        path: config.path,
+        port: typeof given['syncPort'] === 'number' ? given['syncPort'] : undefined,
+        host: string(given, 'syncHost'),
+      });
+      // The server names its fields port / host; the definition names them syncPort / syncHost.
+      const renamed: Readonly<Record<string, string>> = {
+        port: 'syncPort',
+        host: 'syncHost',
+        [`env.${FLAGD_SYNC_ENV.port[0]}`]: `syncPort (env ${FLAGD_SYNC_ENV.port[0]})`,
+      };
+      const syncConfig = underPath(optionsPath, () => {
+        try {
+          return resolveFlagdSyncServerConfig(syncOptions, env);
+        } catch (error) {
+          const field = error instanceof ConfigError ? renamed[error.path] : undefined;
+          if (field === undefined) throw error;
+          const { expected, received, code } = error as ConfigError;
+          throw new ConfigError({ path: field, expected, received, code });
+        }
+      });
+      return createFlagdAdapter({ path: config.path, sync: await startFlagdSyncServer(syncConfig) });
     }
     case ROUTING_PROVIDER.unleash: {
       const { createUnleashAdapter, resolveUnleashAdapterConfig } = await import('@agent-canary/routing-unleash');
@@ -285,7 +338,7 @@ function innerDefinition(value: unknown, path: string): RoutingDefinition {
  * | provider | adapter | options (`routing.options`) and environment |
  * |---|---|---|
  * | `embedded` | routing state file read by the embedded OpenFeature provider | `path` / `AGENT_CANARY_ROUTING_FILE` |
- * | `flagd` | flagd flag file (fractional split) | `path` / `AGENT_CANARY_FLAGD_FILE`, `FLAGD_OFFLINE_FLAG_SOURCE_PATH` |
+ * | `flagd` | flagd flag file (fractional split); `mode: sync` also serves it over flagd's gRPC sync protocol (`serve` starts the server) | `path` / `AGENT_CANARY_FLAGD_FILE`, `FLAGD_OFFLINE_FLAG_SOURCE_PATH`; `mode`, `syncPort` / `AGENT_CANARY_FLAGD_SYNC_PORT`, `syncHost` / `AGENT_CANARY_FLAGD_SYNC_HOST` |
  * | `unleash` | Unleash Admin API | `url`, `adminToken`, `project`, `environment` / `UNLEASH_*` |
  * | `launchdarkly` | LaunchDarkly REST API (semantic patch) | `accessToken`, `projectKey`, `environmentKey`, `baseUrl` / `LAUNCHDARKLY_*` |
  * | `langfuse` | Langfuse prompt labels around an `inner` adapter | `promptName`, `inner`, labels / `AGENT_CANARY_LANGFUSE_*`, `LANGFUSE_*` keys |

@@ -23,10 +23,15 @@ import {
   propagation,
 } from '@opentelemetry/api';
 
-/** What `withRelease` keeps in the context: the assignment and its span attributes, built once. */
-interface ReleaseRecord {
+/**
+ * What `withRelease` keeps in the context, built once per request: the assignment, its span
+ * attributes, and the extra attributes given to `contextWithRelease` beyond the assignment's
+ * own (`undefined` when there are none, the common case). Internal.
+ */
+export interface ReleaseRecord {
   readonly assignment: ReleaseAssignment;
   readonly attributes: Readonly<Attributes>;
+  readonly extra: Readonly<Attributes> | undefined;
 }
 
 const RELEASE_KEY = createContextKey('agent-canary release assignment');
@@ -113,11 +118,11 @@ export function releaseFromBaggage(baggage: Baggage | undefined): ReleaseAssignm
 }
 
 /**
- * The frozen span attributes of the assignment active in `ctx`, or `undefined`. Internal:
- * the tagging processor's whole job is this lookup plus one `setAttributes`.
+ * The release record active in `ctx`, or `undefined`. Internal: the tagging processor's
+ * whole job is this lookup plus writing the record's attributes on the span.
  */
-export function releaseAttributesOf(ctx: Context): Readonly<Attributes> | undefined {
-  return recordOf(ctx)?.attributes;
+export function releaseRecordOf(ctx: Context): ReleaseRecord | undefined {
+  return recordOf(ctx);
 }
 
 /**
@@ -140,6 +145,16 @@ function recordOf(ctx: Context): ReleaseRecord | undefined {
   baggageCache.set(baggage, record ?? null);
   return record;
 }
+
+/** Keys of the attributes built from the assignment itself (see `buildRecord`). */
+const ASSIGNMENT_KEYS: ReadonlySet<string> = new Set([
+  ATTR_RELEASE_ID,
+  ATTR_COHORT,
+  ATTR_FLAG_KEY,
+  ATTR_LANGFUSE_RELEASE,
+  ATTR_ROLLOUT_ID,
+  ATTR_SUBJECT,
+]);
 
 function buildRecord(assignment: ReleaseAssignment, extraAttributes?: Readonly<Attributes>): ReleaseRecord | undefined {
   const problem = invalidReason(assignment);
@@ -164,7 +179,13 @@ function buildRecord(assignment: ReleaseAssignment, extraAttributes?: Readonly<A
   };
   if (normalised.rolloutId !== undefined) attributes[ATTR_ROLLOUT_ID] = normalised.rolloutId;
   if (normalised.subject !== undefined) attributes[ATTR_SUBJECT] = normalised.subject;
-  return { assignment: normalised, attributes: Object.freeze(attributes) };
+  // The assignment's own keys win over extra attributes of the same name.
+  const extra = Object.entries(extraAttributes ?? {}).filter(([key]) => !ASSIGNMENT_KEYS.has(key));
+  return {
+    assignment: normalised,
+    attributes: Object.freeze(attributes),
+    extra: extra.length === 0 ? undefined : Object.freeze(Object.fromEntries(extra)),
+  };
 }
 
 function baggageEntries(assignment: ReleaseAssignment): Record<string, string> {

@@ -1,22 +1,38 @@
 import {
   ATTR_COHORT,
+  ATTR_FLAG_KEY,
   ATTR_LANGFUSE_RELEASE,
   ATTR_RELEASE_ID,
+  ATTR_RELEASE_MODEL,
   ATTR_ROLLOUT_ID,
+  ATTR_SUBJECT,
   BAGGAGE_COHORT,
   BAGGAGE_FLAG_KEY,
   BAGGAGE_RELEASE_ID,
   type ReleaseAssignment,
 } from '@agent-canary/conventions';
-import { type Context, context, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
-import type { Span } from '@opentelemetry/sdk-trace-base';
-import { beforeEach, describe, expect, it } from 'vitest';
-import { withRelease } from './release-context.js';
+import { type Attributes, type Context, context, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  type Span,
+} from '@opentelemetry/sdk-trace-base';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { contextWithRelease, withRelease } from './release-context.js';
 import { ReleaseTaggingSpanProcessor } from './tagging-processor.js';
 import { setupTracing } from './testing-fixtures/tracing.js';
 
 const tracing = setupTracing();
 const canary: ReleaseAssignment = { flagKey: 'agent.release', release: 'v2', cohort: 'canary', rolloutId: 'r-1' };
+const ALL_SIX: Attributes = {
+  [ATTR_RELEASE_ID]: 'v2',
+  [ATTR_COHORT]: 'canary',
+  [ATTR_FLAG_KEY]: 'agent.release',
+  [ATTR_LANGFUSE_RELEASE]: 'v2',
+  [ATTR_ROLLOUT_ID]: 'r-1',
+  [ATTR_SUBJECT]: '3f2a9c0d1e4b5a67',
+};
 
 beforeEach(() => tracing.reset());
 
@@ -95,5 +111,63 @@ describe('ReleaseTaggingSpanProcessor', () => {
     await expect(processor.forceFlush()).resolves.toBeUndefined();
     await expect(processor.shutdown()).resolves.toBeUndefined();
     await expect(processor.shutdown()).resolves.toBeUndefined();
+  });
+
+  it('writes all six release attributes on every span, whatever its own attributes', () => {
+    withRelease({ ...canary, subject: '3f2a9c0d1e4b5a67' }, () => {
+      tracing.tracer.startSpan('plain').end();
+      tracing.tracer.startSpan('chat gpt-4o-mini', { attributes: { 'gen_ai.operation.name': 'chat' } }).end();
+    });
+    expect(tracing.span('plain').attributes).toEqual(ALL_SIX);
+    expect(tracing.span('chat gpt-4o-mini').attributes).toEqual({ ...ALL_SIX, 'gen_ai.operation.name': 'chat' });
+  });
+
+  it('keeps the release when the span already holds as many attributes as attributeCountLimit allows', () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({
+      spanLimits: { attributeCountLimit: 2 },
+      spanProcessors: [new ReleaseTaggingSpanProcessor(), new SimpleSpanProcessor(exporter)],
+    });
+    const tracer = provider.getTracer('limited');
+    withRelease(canary, () => {
+      const span = tracer.startSpan('full', { attributes: { 'http.method': 'GET', 'http.route': '/x' } });
+      // Attributes the app sets later still count against the limit as before.
+      span.setAttribute('http.status_code', 200);
+      span.end();
+    });
+    const [span] = exporter.getFinishedSpans();
+    expect(span?.attributes).toMatchObject({
+      'http.method': 'GET',
+      'http.route': '/x',
+      [ATTR_RELEASE_ID]: 'v2',
+      [ATTR_COHORT]: 'canary',
+      [ATTR_ROLLOUT_ID]: 'r-1',
+    });
+    expect(span?.attributes['http.status_code']).toBeUndefined();
+  });
+
+  it('writes the extra attributes of contextWithRelease; the assignment wins over an extra of the same key', () => {
+    const ctx = contextWithRelease(ROOT_CONTEXT, canary, {
+      [ATTR_RELEASE_MODEL]: 'gpt-4.1',
+      [ATTR_RELEASE_ID]: 'spoofed',
+    });
+    context.with(ctx, () => tracing.tracer.startSpan('with-extra').end());
+    expect(tracing.span('with-extra').attributes).toMatchObject({
+      [ATTR_RELEASE_MODEL]: 'gpt-4.1',
+      [ATTR_RELEASE_ID]: 'v2',
+    });
+  });
+
+  it('goes through setAttributes when the span attribute map cannot be written in place', () => {
+    const processor = new ReleaseTaggingSpanProcessor();
+    const tagged = withRelease(canary, () => context.active());
+    const frozen = { attributes: Object.freeze({}), setAttributes: vi.fn() };
+    processor.onStart(frozen as unknown as Span, tagged);
+    expect(frozen.setAttributes).toHaveBeenCalledWith(expect.objectContaining({ [ATTR_RELEASE_ID]: 'v2' }));
+    // An accessor that hands out a fresh copy on every read.
+    const copying = { setAttributes: vi.fn() };
+    Object.defineProperty(copying, 'attributes', { get: () => ({}) });
+    processor.onStart(copying as unknown as Span, tagged);
+    expect(copying.setAttributes).toHaveBeenCalledWith(expect.objectContaining({ [ATTR_COHORT]: 'canary' }));
   });
 });

@@ -20,10 +20,12 @@ export const FLAGD_SCHEMA_URL = 'https://flagd.dev/schema/v0/flags.json';
 type FlagFile = Record<string, unknown> & { flags: Record<string, unknown> };
 
 /**
- * Routing through a flagd flag file: `apply` replaces the flag's definition atomically
- * (temporary file + rename in the same directory, other flags and keys of the file kept)
- * and confirms it by reading the file back; `read` returns exactly what the file says,
- * hand edits included, so the controller can tell a foreign change from its own.
+ * Routing through a flagd flag file, which flagd providers read from the file (file mode) or
+ * get pushed by a `FlagdSyncServer` (sync mode, option `sync`). `apply` replaces the flag's
+ * definition atomically (temporary file + rename in the same directory, other flags and keys
+ * of the file kept), confirms it by reading the file back and, in sync mode, pushes it to the
+ * connected providers; `read` returns exactly what the file says, hand edits included, so the
+ * controller can tell a foreign change from its own.
  *
  * `apply` throws a {@link RoutingError} for what retrying cannot fix (no permission to
  * write, file that is not a flag file); it returns `acknowledged: false` when the
@@ -57,8 +59,10 @@ export class FlagdRoutingAdapter implements RoutingAdapter {
     return flag === undefined ? undefined : splitFromFlagdFlag(flagKey, flag);
   }
 
+  /** Waits for writes in progress; in sync mode then stops the sync server (providers reconnect to the next one). */
   async close(): Promise<void> {
     await this.writes;
+    await this.config.sync?.close();
   }
 
   private async applyNow(split: RoutingSplit): Promise<ApplyResult> {
@@ -88,6 +92,8 @@ export class FlagdRoutingAdapter implements RoutingAdapter {
       { ...this.config.retry, isPermanent },
     );
     if (!outcome.ok) return { acknowledged: false, attempts: outcome.attempts, reason: String(outcome.error) };
+    // Sync mode: the file holds the split; connected providers get it now, not at the next poll.
+    await this.config.sync?.refresh();
     const version = outcome.value;
     return { acknowledged: true, acknowledgedAtMillis: this.config.clock(), attempts: outcome.attempts, version };
   }

@@ -1,5 +1,8 @@
+import { resolve } from 'node:path';
 import type { RetryOptions } from '@agent-canary/conventions';
 import { ConfigError } from '@agent-canary/conventions';
+import { FLAGD_ADAPTER_ENV } from './env.js';
+import type { FlagdSyncServer } from './sync-server.js';
 
 /** Options of {@link createFlagdAdapter}. */
 export interface FlagdAdapterOptions {
@@ -13,6 +16,12 @@ export interface FlagdAdapterOptions {
   readonly retry?: RetryOptions;
   /** @default Date.now */
   readonly clock?: () => number;
+  /**
+   * Sync mode: a started `FlagdSyncServer` serving the same file (`startFlagdSyncServer`).
+   * Each `apply` then pushes the written split to every connected flagd provider before it
+   * resolves, and `close` stops the server. @default undefined (file mode)
+   */
+  readonly sync?: FlagdSyncServer;
 }
 
 /** Resolved {@link FlagdAdapterOptions}. */
@@ -20,6 +29,8 @@ export interface FlagdAdapterConfig {
   readonly path: string;
   readonly retry: RetryOptions;
   readonly clock: () => number;
+  /** `undefined` in file mode. */
+  readonly sync: FlagdSyncServer | undefined;
 }
 
 /** Defaults of {@link FlagdAdapterOptions}. */
@@ -27,11 +38,6 @@ export const FLAGD_ADAPTER_DEFAULTS = Object.freeze({
   // A local file write either works at once or fails for a reason retries do not fix.
   retry: Object.freeze({ maxAttempts: 5, initialDelayMillis: 10 }),
   clock: Date.now,
-});
-
-/** Environment variables read by {@link resolveFlagdAdapterConfig}, first match wins. */
-export const FLAGD_ADAPTER_ENV = Object.freeze({
-  path: Object.freeze(['AGENT_CANARY_FLAGD_FILE', 'FLAGD_OFFLINE_FLAG_SOURCE_PATH']),
 });
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -66,9 +72,23 @@ export function resolveFlagdAdapterConfig(
       received: options.clock,
     });
   }
+  const sync = options.sync;
+  if (sync !== undefined) {
+    if (typeof sync?.refresh !== 'function' || typeof sync.close !== 'function') {
+      throw new ConfigError({ path: 'sync', expected: 'a FlagdSyncServer (startFlagdSyncServer)', received: sync });
+    }
+    if (resolve(sync.config.path) !== resolve(path)) {
+      throw new ConfigError({
+        path: 'sync',
+        expected: `a FlagdSyncServer serving the adapter's flag file ${path}`,
+        received: sync.config.path,
+      });
+    }
+  }
   return Object.freeze({
     path,
     retry: options.retry ?? FLAGD_ADAPTER_DEFAULTS.retry,
     clock: options.clock ?? FLAGD_ADAPTER_DEFAULTS.clock,
+    sync,
   });
 }

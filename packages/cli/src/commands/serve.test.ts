@@ -1,12 +1,17 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { bucketFor, cohortFor } from '@agent-canary/routing';
 import { splitFromFlagdFlag } from '@agent-canary/routing-flagd';
+import { FlagdProvider } from '@openfeature/flagd-provider';
+import { type Logger, OpenFeature } from '@openfeature/server-sdk';
 import { describe, expect, it } from 'vitest';
 import { controllerStoreOpener } from '../controller-store.js';
 import { EXIT_CODE } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { run } from '../program.js';
+import { cliRoutingFactory } from '../routing.js';
 
 const TOKEN = 'serve-cli-test-token-0123456789';
 
@@ -30,6 +35,26 @@ function setup(env: Record<string, string> = {}) {
     cwd,
   };
   return { cwd, out, io, firstOutput };
+}
+
+/** A TCP port nothing listens on right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}
+
+/** A user in the canary at the first step (5% canary, 5% control). */
+function canaryUserAt5Percent(flagKey: string): string {
+  for (let i = 0; ; i++) {
+    if (cohortFor(bucketFor(flagKey, `user-${i}`), { canaryBasisPoints: 500, controlBasisPoints: 500 }) === 'canary')
+      return `user-${i}`;
+  }
 }
 
 describe('serve', () => {
@@ -97,6 +122,47 @@ describe('serve', () => {
       EXIT_CODE.ok,
     );
     expect(status2.out.stdout).toContain('state     canary');
+  });
+
+  it('serves flagd sync mode: the real flagd provider gets the split, and a rollback by the CLI is pushed to it', async () => {
+    const { cwd, out, io, firstOutput } = setup({ AGENT_CANARY_API_TOKEN: TOKEN });
+    const syncPort = await freePort();
+    writeFileSync(
+      join(cwd, 'rollout.yaml'),
+      'rolloutId: r-sync\nflagKey: support\ncanaryRelease: v2\nstableRelease: v1\n' +
+        `routing: { provider: flagd, options: { path: flags.json, mode: sync, syncPort: ${syncPort} } }\n`,
+    );
+    const shutdown = new AbortController();
+    const serving = run(['serve', '-c', 'rollout.yaml', '--port', '0', '--store', 's.db', '--json'], io, {
+      shutdown: shutdown.signal,
+    });
+    await Promise.race([firstOutput, serving]);
+    expect(JSON.parse(out.stdout)).toMatchObject({ ok: true, routing: 'flagd', rolloutId: 'r-sync', phase: 'canary' });
+    const silent: Logger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {} };
+    OpenFeature.setLogger(silent);
+    await OpenFeature.setProviderAndWait(
+      'serve-sync',
+      new FlagdProvider({ resolverType: 'in-process', host: '127.0.0.1', port: syncPort }, silent),
+    );
+    const client = OpenFeature.getClient('serve-sync');
+    const user = canaryUserAt5Percent('support');
+    try {
+      expect((await client.getStringDetails('support', 'x', { targetingKey: user })).variant).toBe('canary');
+      // A separate, short-lived command writes the rollback to the file; serve's sync server pushes it.
+      const cli = setup();
+      const openStore = controllerStoreOpener({ routing: cliRoutingFactory({ env: {}, cwd }) });
+      const rollback = ['rollout', 'rollback', 'r-sync', '--reason', 'bad', '-c', 'rollout.yaml', '--store', 's.db'];
+      expect(await run(rollback, { ...cli.io, cwd }, { openStore })).toBe(EXIT_CODE.ok);
+      const deadline = Date.now() + 10_000;
+      while ((await client.getStringDetails('support', 'x', { targetingKey: user })).variant !== 'stable') {
+        if (Date.now() > deadline) throw new Error('the rollback did not reach the provider');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    } finally {
+      await OpenFeature.clearProviders();
+      shutdown.abort();
+    }
+    expect(await serving).toBe(EXIT_CODE.ok);
   });
 
   it('refuses to serve the controller API without a token (exit 2)', async () => {

@@ -56,7 +56,12 @@ export async function serveCommand(context: CommandContext, options: ServeComman
           provider: options.routing,
           options: definition?.routing.provider === options.routing ? definition.routing.options : {},
         };
-  const routing = await createRoutingAdapter(routingDefinition, { env: context.io.env, cwd: context.io.cwd });
+  // serve is the long-running controller process: it also runs the flagd sync server of mode: sync.
+  const routing = await createRoutingAdapter(routingDefinition, {
+    env: context.io.env,
+    cwd: context.io.cwd,
+    serveFlagdSync: true,
+  });
   const storePath = resolveStorePath(context, options.store, definition?.storePath);
   mkdirSync(dirname(storePath), { recursive: true });
   const store = new RolloutStore({ path: storePath });
