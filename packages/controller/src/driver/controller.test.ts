@@ -449,6 +449,38 @@ describe('RolloutController when the flag system is down', () => {
     second.store.close();
   });
 
+  it('restored without an id, drives the pending rollback first, then the active rollout of another flag', async () => {
+    vi.useFakeTimers({ now: T0 });
+    const path = tempDb();
+    const routing = new InMemoryRoutingAdapter();
+    const other = outageSetup(path, routing);
+    await other.controller.start({ ...atTwenty, id: 'b', flagKey: 'other' });
+    const first = outageSetup(path, routing);
+    await first.controller.start(atTwenty);
+    routing.setOutage({});
+    expect((await first.controller.rollback({ actor: 'ana', reason: 'bad' })).status.routingPending).toBe(true);
+    first.store.close();
+    other.store.close();
+
+    const gate = new ScriptedGate(turnsBad(1_000));
+    const store = new RolloutStore({ path });
+    const controller = new RolloutController({ store, routing, gate, env: {}, routingRetry });
+    expect(await controller.restore()).toMatchObject({ rolloutId: 'r1', routingPending: true });
+    controller.run();
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(gate.contexts).toHaveLength(0);
+    routing.setOutage(undefined);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(await routing.read('agent')).toMatchObject({ canaryBasisPoints: 0, rolloutId: 'r1' });
+    // Landed: it goes on with the active rollout, as a restore would have.
+    expect(controller.status()).toMatchObject({ rolloutId: 'b', phase: 'canary' });
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(gate.contexts.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(gate.contexts.map((context) => context.rolloutId))).toEqual(new Set(['b']));
+    controller.stop();
+    store.close();
+  });
+
   it('refuses to start another rollout of the flag while a rollback is pending', async () => {
     const { controller, routing } = outageSetup();
     await controller.start(atTwenty);
