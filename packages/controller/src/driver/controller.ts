@@ -479,14 +479,18 @@ export class RolloutController {
     }
     this.retryAttempts++;
     const delay = retryDelayMillis(this.retryAttempts, this.routingRetry);
-    this.retryTimer = this.scheduler.setTimeout(() => {
+    // The handle stays set while the retry runs, so no second loop starts meanwhile.
+    const handle = this.scheduler.setTimeout(() => {
       void this.serialize(() => this.retryRouting())
         .catch((error: unknown) => diag.error('agent-canary: routing retry failed', error))
         .then(() => {
+          // stop() (and a later run()) may have replaced this loop: then it ends here.
+          if (this.retryTimer !== handle) return;
           this.retryTimer = undefined;
           this.scheduleRoutingRetry();
         });
     }, delay);
+    this.retryTimer = handle;
   }
 
   private async retryRouting(): Promise<void> {
