@@ -2,6 +2,7 @@
  * A real `unleash-server` 7.5.1 on loopback for tests, against a throwaway PostgreSQL
  * (see `postgres.ts`), with an admin token and a backend (client SDK) token seeded.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -56,33 +57,115 @@ function serverEntry(): string {
 
 const silent = { debug() {}, info() {}, warn() {}, error() {}, fatal() {} };
 
+const ADMIN_TOKEN = '*:*.agent-canary-admin-secret';
+const CLIENT_TOKEN = `*:${UNLEASH_ENVIRONMENT}.agent-canary-client-secret`;
+
+/** Options of unleash-server's `start()` (but the logger) for a database and a port. */
+function serverOptions(db: PostgresHandle, port: number): Record<string, unknown> {
+  return {
+    db: { user: db.user, password: '', host: db.host, port: db.port, database: db.database, ssl: false },
+    // No signal handlers that call process.exit inside the test runner.
+    server: { port, host: '127.0.0.1', gracefulShutdownEnable: false },
+    // In-memory sessions: the database session store keeps a cleanup timer that outlives stop().
+    session: { db: false },
+    versionCheck: { enable: false },
+    telemetry: false,
+    // The scheduler must run: it bumps the revision (every 1 s) that invalidates the client-API cache.
+    authentication: {
+      initApiTokens: [
+        { environment: '*', projects: ['*'], secret: ADMIN_TOKEN, type: 'admin', tokenName: 'admin' },
+        {
+          environment: UNLEASH_ENVIRONMENT,
+          projects: ['*'],
+          secret: CLIENT_TOKEN,
+          type: 'client',
+          tokenName: 'sdk',
+        },
+      ],
+    },
+  };
+}
+
+/** An Unleash that a test can take down and bring back (same port, same database). */
+export interface RestartableUnleashHandle extends UnleashHandle {
+  /** Kills the Unleash process: the Admin API stops answering at once. */
+  stopServer(): Promise<void>;
+  /** Starts Unleash again on the same port and database; resolves once `/health` answers. */
+  startServer(): Promise<void>;
+}
+
+/**
+ * Like {@link startUnleash}, with unleash-server in its own process (it cannot be started
+ * twice in one process: its metrics register globally), so it can be stopped and started.
+ */
+export async function startRestartableUnleash(): Promise<RestartableUnleashHandle> {
+  const db: PostgresHandle = await startPostgres({ database: 'unleash', user: 'unleash' });
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+  const stopServer = async () => {
+    const running = child;
+    child = undefined;
+    if (running === undefined || running.exitCode !== null || running.signalCode !== null) return;
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    running.kill('SIGKILL');
+    await exited;
+  };
+  const startServer = async () => {
+    await stopServer();
+    const started = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(import.meta.dirname, 'unleash-process.ts'), JSON.stringify(serverOptions(db, port))],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child = started;
+    let stdout = '';
+    let stderr = '';
+    started.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    started.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const deadline = Date.now() + 90_000;
+    while (!stdout.includes('"ready":true')) {
+      if (started.exitCode !== null) throw new Error(`Unleash process exited ${started.exitCode}: ${stderr}`);
+      if (Date.now() > deadline) throw new Error(`Unleash did not start at ${url}: ${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  try {
+    await startServer();
+  } catch (error) {
+    await stopServer();
+    await db.stop();
+    throw error;
+  }
+  return {
+    url,
+    adminToken: ADMIN_TOKEN,
+    clientToken: CLIENT_TOKEN,
+    environment: UNLEASH_ENVIRONMENT,
+    stopServer,
+    startServer,
+    async stop() {
+      await stopServer();
+      await db.stop();
+    },
+  };
+}
+
 /** Starts PostgreSQL and Unleash (migrations included: a few seconds) and waits for `/health`. */
 export async function startUnleash(): Promise<UnleashHandle> {
   const db: PostgresHandle = await startPostgres({ database: 'unleash', user: 'unleash' });
-  const adminToken = '*:*.agent-canary-admin-secret';
-  const clientToken = `*:${UNLEASH_ENVIRONMENT}.agent-canary-client-secret`;
+  const adminToken = ADMIN_TOKEN;
+  const clientToken = CLIENT_TOKEN;
   let server: { stop(): Promise<void> } | undefined;
   try {
     const module = (await import(pathToFileURL(serverEntry()).href)) as UnleashServerModule;
     const port = await freePort();
-    server = await module.start({
-      db: { user: db.user, password: '', host: db.host, port: db.port, database: db.database, ssl: false },
-      // No signal handlers that call process.exit inside the test runner.
-      server: { port, host: '127.0.0.1', gracefulShutdownEnable: false },
-      // In-memory sessions: the database session store keeps a cleanup timer that outlives stop().
-      session: { db: false },
-      // Unleash logs through its provider; a silent one keeps the test console clean.
-      getLogger: () => silent,
-      versionCheck: { enable: false },
-      telemetry: false,
-      // The scheduler must run: it bumps the revision (every 1 s) that invalidates the client-API cache.
-      authentication: {
-        initApiTokens: [
-          { environment: '*', projects: ['*'], secret: adminToken, type: 'admin', tokenName: 'admin' },
-          { environment: UNLEASH_ENVIRONMENT, projects: ['*'], secret: clientToken, type: 'client', tokenName: 'sdk' },
-        ],
-      },
-    });
+    // Unleash logs through its provider; a silent one keeps the test console clean.
+    server = await module.start({ ...serverOptions(db, port), getLogger: () => silent });
     const url = `http://127.0.0.1:${port}`;
     await waitForHealth(url);
     const running = server;

@@ -13,6 +13,7 @@ import {
   RolloutController,
   type RolloutRecord,
   RolloutStore,
+  rolloutStatusOf,
   type StoredTransition,
   splitForPercent,
   webhookNotifier,
@@ -78,9 +79,10 @@ export function sharesOfLabel(label: string): { canaryPercent: number; controlPe
   return { canaryPercent, controlPercent: splitForPercent(canaryPercent).controlBasisPoints / 100 };
 }
 
-function summaryOf(record: RolloutRecord, lastResult: GateResult | undefined, routingPending = false): RolloutSummary {
+function summaryOf(record: RolloutRecord, lastResult: GateResult | undefined): RolloutSummary {
   const state = record.state;
   const outcome = OUTCOME_OF_PHASE[state.phase];
+  const { routing } = rolloutStatusOf(record);
   return {
     id: record.id,
     flagKey: record.flagKey,
@@ -94,7 +96,7 @@ function summaryOf(record: RolloutRecord, lastResult: GateResult | undefined, ro
     ...(state.startedAtMillis === undefined ? {} : { startedAtMillis: state.startedAtMillis }),
     updatedAtMillis: state.updatedAtMillis,
     ...(lastResult ? { lastResult } : {}),
-    ...(routingPending ? { routingPending } : {}),
+    ...(routing.pending ? { routingPending: true, routing } : {}),
   };
 }
 
@@ -188,12 +190,8 @@ class ControllerCliStore implements CliStore {
     return this.store.verdicts(rolloutId, 1)[0]?.result;
   }
 
-  private routingPending(rolloutId: string): boolean {
-    return this.store.pendingEffects(rolloutId).some((pending) => pending.effect.type === 'applySplit');
-  }
-
   private summary(record: RolloutRecord): RolloutSummary {
-    return summaryOf(record, this.lastResult(record.id), this.routingPending(record.id));
+    return summaryOf(record, this.lastResult(record.id));
   }
 
   async start(definition: RolloutDefinition, actor: string): Promise<RolloutSummary> {
@@ -227,10 +225,14 @@ class ControllerCliStore implements CliStore {
   async act(rolloutId: string, action: ManualAction, by: Attribution): Promise<ActionOutcome> {
     const record = this.store.getRollout(rolloutId);
     if (!record) return { accepted: false, reason: `no rollout ${rolloutId} in the store` };
-    if (isFinalPhase(record.state.phase)) {
+    // A rollback of a rolled-back or aborted rollout re-asserts the stable split: the controller writes it.
+    const reassert =
+      action === 'rollback' && (record.state.phase === 'rolled_back' || record.state.phase === 'aborted');
+    if (isFinalPhase(record.state.phase) && !reassert) {
       // Refused here, as the reducer would, without needing a routing adapter to restore
       // the controller first; still audited like every refused action.
-      const reason = `rollout ${rolloutId} already ended (${record.state.phase})`;
+      const hint = record.state.phase === 'promoted' ? '' : '; `rollout rollback` re-applies the stable split';
+      const reason = `rollout ${rolloutId} already ended (${record.state.phase})${hint}`;
       this.store.recordManualAction(rolloutId, {
         atMillis: (this.options.clock ?? Date.now)(),
         action,

@@ -411,6 +411,74 @@ describe('against the real controller store (SQLite)', () => {
     expect(document).toMatchObject({ ok: false, error: { code: 'routing_not_acknowledged' }, rollout: { id: 'r-2' } });
   });
 
+  it('shows "rolled back — routing pending" while the flag system is down, and rollback re-asserts it', async () => {
+    const captured = capture();
+    const { cwd } = captured.io;
+    let now = Date.UTC(2026, 10, 26, 10, 0, 0);
+    const clock = () => now;
+    const routing = new InMemoryRoutingAdapter(clock);
+    const dependencies: RunDependencies = {
+      openStore: controllerStoreOpener({ routing: () => routing, clock, env: {} }),
+      now: clock,
+    };
+    writeFileSync(
+      join(cwd, 'rollout.yaml'),
+      'rolloutId: r-1\nflagKey: support\ncanaryRelease: v2\nstableRelease: v1\nsteps:\n  - { percent: 20, duration: 1h }\n  - { percent: 100 }\n',
+    );
+    const go = async (argv: string[]) => {
+      captured.stdout = '';
+      captured.stderr = '';
+      return run([...argv, '--store', 'state.db'], captured.io, dependencies);
+    };
+    expect(await go(['rollout', 'start', '-c', 'rollout.yaml'])).toBe(EXIT_CODE.ok);
+
+    // The flag system goes down (reads still answer); the canary turns bad in the serving process.
+    routing.setOutage({ code: 'AGENT_CANARY_ROUTING_UNAUTHORIZED', reads: false });
+    const store = new RolloutStore({ path: join(cwd, 'state.db') });
+    const controller = new RolloutController({ store, routing, gate: failingGate(), clock, env: {} });
+    await controller.restore('r-1');
+    for (let tick = 0; tick < 3; tick++) {
+      now += 5000;
+      await controller.tick();
+    }
+    store.close();
+    expect(await routing.read('support')).toMatchObject({ canaryBasisPoints: 2_000, controlBasisPoints: 2_000 });
+
+    now += 5000;
+    expect(await go(['rollout', 'status', 'r-1'])).toBe(EXIT_CODE.rolledBack);
+    expect(captured.stdout).toContain('rolled_back — routing pending');
+    expect(captured.stdout).toContain('it still routes canary 20%, control 20% (read back 5s ago)');
+    expect(captured.stdout).toContain('simulated outage of the flag system');
+    expect(await go(['rollout', 'status', 'r-1', '--json'])).toBe(EXIT_CODE.rolledBack);
+    expect(JSON.parse(captured.stdout).rollout).toMatchObject({
+      state: 'rolled_back',
+      canaryPercent: 0,
+      routingPending: true,
+      routing: { pending: true, routed: { canaryBasisPoints: 2_000, source: 'read_back' }, failedAttempts: 1 },
+    });
+    expect(await go(['rollout', 'status'])).toBe(EXIT_CODE.ok);
+    expect(captured.stdout).toMatch(/r-1\s+rolled_back — routing pending\s+1\/2\s+0%/);
+
+    // Abort of an ended rollout is refused, with the way out; rollback writes canary 0 again.
+    expect(await go(['rollout', 'abort', 'r-1', '--reason', 'stop it'])).toBe(EXIT_CODE.rolledBack);
+    expect(captured.stdout).toContain('`rollout rollback` re-applies the stable split');
+    expect(await go(['rollout', 'rollback', 'r-1', '--reason', 'flag still routes 20%', '--json'])).toBe(
+      EXIT_CODE.runtime,
+    );
+    expect(JSON.parse(captured.stdout)).toMatchObject({
+      ok: false,
+      accepted: true,
+      error: { code: 'routing_not_acknowledged' },
+      rollout: { routingPending: true },
+    });
+    routing.setOutage(undefined);
+    expect(await go(['rollout', 'rollback', 'r-1', '--reason', 'flag system is back'])).toBe(EXIT_CODE.ok);
+    expect(captured.stdout).toContain('rollback: rollout r-1 is now rolled_back (rollback re-asserted by');
+    expect(await routing.read('support')).toMatchObject({ canaryBasisPoints: 0, controlBasisPoints: 0 });
+    expect(await go(['rollout', 'status', 'r-1', '--json'])).toBe(EXIT_CODE.rolledBack);
+    expect(JSON.parse(captured.stdout).rollout).not.toHaveProperty('routingPending');
+  });
+
   it('start and manual actions exit 3 when no routing adapter is available', async () => {
     const captured = capture();
     writeFileSync(join(captured.io.cwd, 'r.yaml'), 'flagKey: f\ncanaryRelease: v2\nstableRelease: v1\n');

@@ -7,6 +7,7 @@
 import {
   MANUAL_ACTION as CONTROLLER_MANUAL_ACTION,
   type ManualAction as ControllerManualAction,
+  type RolloutRoutingStatus,
   type RolloutStep,
 } from '@agent-canary/controller';
 import type { Cohort } from '@agent-canary/conventions';
@@ -53,10 +54,13 @@ export interface RolloutSummary {
   /** The latest gate evaluation. */
   readonly lastResult?: GateResult;
   /**
-   * True when the controller's latest split has not been acknowledged by the routing
-   * system yet (it retries on its next tick).
+   * True while the flag system has not acknowledged the controller's latest split: after a
+   * rollback, users are still routed to the canary ("rolled back — routing pending"). The
+   * process running the controller retries it with back-off and alerts until it lands.
    */
   readonly routingPending?: boolean;
+  /** While `routingPending`: what the flag system still routes, since when, and why the write fails. */
+  readonly routing?: RolloutRoutingStatus;
 }
 
 /** The answer to a manual action: refused actions say why. */

@@ -8,6 +8,11 @@ export const CONTROLLER_ERROR_CODE = {
   rolloutNotFound: 'AGENT_CANARY_ROLLOUT_NOT_FOUND',
   /** `start` while another rollout of the same flag is still running. */
   rolloutActive: 'AGENT_CANARY_ROLLOUT_ACTIVE',
+  /**
+   * `start` while an earlier rollout of the same flag has a routing write the flag system has
+   * not acknowledged (a rollback that has not landed): a new split would hide it.
+   */
+  routingPending: 'AGENT_CANARY_ROUTING_PENDING',
   /** The store was written by a newer schema than this code knows. */
   schemaTooNew: 'AGENT_CANARY_SCHEMA_TOO_NEW',
 } as const;

@@ -2,11 +2,13 @@ export type {
   ActionInput,
   ActionResult,
   RolloutControllerOptions,
+  RolloutRoutingStatus,
   RolloutStatus,
+  RoutingRetryOptions,
   Scheduler,
   TickResult,
 } from './driver/controller.js';
-export { RolloutController, rolloutStatusOf } from './driver/controller.js';
+export { CONTROLLER_DEFAULTS, RolloutController, rolloutStatusOf } from './driver/controller.js';
 export type { ControllerErrorCode } from './errors.js';
 export { CONTROLLER_ERROR_CODE, ControllerError } from './errors.js';
 export type {
@@ -40,11 +42,13 @@ export type {
   ManualEvent,
   NotificationDraft,
   NotificationKind,
+  PendingRouting,
   RolloutEffect,
   RolloutEvent,
   RolloutPhase,
   RolloutState,
   Severity,
+  SplitShares,
   TransitionRecord,
 } from './rollout/state.js';
 export {

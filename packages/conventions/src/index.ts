@@ -84,7 +84,14 @@ export type {
   ReleaseConfiguration,
 } from './release-config.js';
 export type { ApplyResult, RetryOptions, RetryResult, RoutingAdapter, RoutingSplit } from './routing.js';
-export { assertValidSplit, RETRY_DEFAULTS, sameSplit, TOTAL_BASIS_POINTS, withRetry } from './routing.js';
+export {
+  assertValidSplit,
+  RETRY_DEFAULTS,
+  retryDelayMillis,
+  sameSplit,
+  TOTAL_BASIS_POINTS,
+  withRetry,
+} from './routing.js';
 export type { RoutingErrorCode, RoutingErrorOptions } from './routing-errors.js';
 export { ROUTING_ERROR_CODE, RoutingError } from './routing-errors.js';
 export { hashSubject } from './subject.js';

@@ -108,8 +108,10 @@ export interface RetryOptions {
   /** Injected for tests. @default Math.random */
   readonly random?: () => number;
   /**
-   * Errors no retry can fix (bad credentials, a missing flag, a flag of the wrong shape): one
-   * for which this returns true ends the retries at once and is thrown. @default none
+   * Errors that retrying within this call will not fix (bad credentials, a missing flag, a
+   * flag of the wrong shape): one for which this returns true ends the retries at once and
+   * is thrown. An operator can still fix them, so the controller retries a routing write
+   * that ended this way later, with its own back-off, and alerts. @default none
    */
   readonly isPermanent?: (error: unknown) => boolean;
 }
@@ -154,12 +156,32 @@ export async function withRetry<T>(
       lastError = error;
     }
     if (n < maxAttempts) {
-      const base = Math.min(cap, initial * 2 ** (n - 1));
-      // Jitter spreads retries of many writers so they do not hit the flag system in lockstep.
-      await sleep(base * (1 - jitter * random()));
+      await sleep(retryDelayMillis(n, { initialDelayMillis: initial, maxDelayMillis: cap, jitter, random }));
     }
   }
   return { ok: false, error: lastError, attempts: maxAttempts };
+}
+
+/**
+ * The delay after failed attempt `attemptNumber` (1, 2, ...): `initialDelayMillis` doubled
+ * per attempt, capped at `maxDelayMillis`, minus a random share of up to `jitter` of it.
+ * The one back-off rule of {@link withRetry} and of the controller's routing retries.
+ *
+ * @example
+ * retryDelayMillis(3, { initialDelayMillis: 1000, maxDelayMillis: 10000, jitter: 0 }); // 4000
+ */
+export function retryDelayMillis(
+  attemptNumber: number,
+  options: Pick<RetryOptions, 'initialDelayMillis' | 'maxDelayMillis' | 'jitter' | 'random'> = {},
+): number {
+  const initial = options.initialDelayMillis ?? RETRY_DEFAULTS.initialDelayMillis;
+  const cap = options.maxDelayMillis ?? RETRY_DEFAULTS.maxDelayMillis;
+  const jitter = Math.min(1, Math.max(0, options.jitter ?? RETRY_DEFAULTS.jitter));
+  const random = options.random ?? Math.random;
+  // The exponent is capped too: 2 ** 1100 is Infinity, and an outage can last that many attempts.
+  const base = Math.min(cap, initial * 2 ** Math.min(Math.max(0, attemptNumber - 1), 52));
+  // Jitter spreads retries of many writers so they do not hit the flag system in lockstep.
+  return base * (1 - jitter * random());
 }
 
 function defaultSleep(millis: number): Promise<void> {

@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Scheduler } from '@agent-canary/controller';
 import { ATTR_COHORT, ATTR_RELEASE_ID, ATTR_ROLLOUT_ID, ConfigError } from '@agent-canary/conventions';
 import { traceAgentTurn, traceToolCall, withRelease } from '@agent-canary/instrumentation';
-import { EmbeddedRoutingAdapter } from '@agent-canary/routing';
+import { EmbeddedRoutingAdapter, readRoutingStateSync } from '@agent-canary/routing';
 import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CBaggagePropagator } from '@opentelemetry/core';
@@ -185,6 +185,41 @@ describe('createEmbeddedCanary', () => {
     const after = await Promise.all(users.map((user) => canary.resolve(user)));
     expect(after.every((a) => a.cohort === 'stable' && a.release === BASE.stableRelease)).toBe(true);
     await cli.close();
+  });
+
+  it('with stateDir, a rollback the routing file did not take is resumed first after a restart and retried by run()', async () => {
+    const stateDir = tempDir();
+    const routingFile = join(stateDir, EMBEDDED_CANARY_DEFAULTS.routingFileName);
+    let now = START;
+    const first = await create({ ...BASE, stateDir, clock: () => now, domain: 'pending-a' });
+    const started = await first.start();
+    // The routing file is replaced by a directory: nothing can be written there any more.
+    rmSync(routingFile);
+    mkdirSync(routingFile);
+    now += 60_000;
+    const rolledBack = await first.rollback({ actor: 'ana', reason: 'bad answers' });
+    expect(rolledBack).toMatchObject({ ok: true, status: { phase: 'rolled_back', routingPending: true } });
+    await first.close();
+
+    const timers: (() => void)[] = [];
+    const scheduler: Scheduler = {
+      setTimeout: (callback) => timers.push(callback),
+      clearTimeout: () => undefined,
+    };
+    now += 60_000;
+    const second = await create({ ...BASE, stateDir, clock: () => now, scheduler, domain: 'pending-b' });
+    // Not a new rollout over the one whose rollback has not landed: that one, still pending.
+    const resumed = await second.start();
+    expect(resumed).toMatchObject({ rolloutId: started.rolloutId, phase: 'rolled_back', routingPending: true });
+    second.run();
+    rmSync(routingFile, { recursive: true });
+    timers.shift()?.();
+    await second.controller.idle();
+    expect(second.status()).toMatchObject({ routingPending: false, alerts: [] });
+    expect(readRoutingStateSync(routingFile)?.flags[BASE.flagKey]).toMatchObject({ canaryBasisPoints: 0 });
+    // Landed: the next start() starts the configured rollout again.
+    second.stop();
+    expect((await second.start()).rolloutId).not.toBe(started.rolloutId);
   });
 
   it('run() ticks on the scheduler it is given until stopped', async () => {

@@ -7,6 +7,7 @@ import {
   type ActionInput,
   type ActionResult,
   inProcessSource,
+  isFinalPhase,
   RolloutController,
   type RolloutStatus,
   RolloutStore,
@@ -50,7 +51,9 @@ export interface EmbeddedCanary {
   resolve(userId: string, options?: ResolveReleaseOptions): Promise<ReleaseAssignment>;
   /**
    * Starts the configured rollout, or resumes the one of this flag and these releases still
-   * active in the store (after a restart). Throws `ControllerError`
+   * active in the store (after a restart). A rollout of this flag whose routing write was
+   * never acknowledged (a rollback that has not landed) is resumed first, whatever its
+   * phase: `run()` then retries the write until it lands. Throws `ControllerError`
    * `AGENT_CANARY_ROLLOUT_ACTIVE` when the flag has an active rollout of other releases.
    */
   start(actor?: string): Promise<RolloutStatus>;
@@ -141,6 +144,14 @@ export async function createEmbeddedCanary(options: EmbeddedCanaryOptions): Prom
     resolve: (userId, resolveOptions = {}) =>
       resolveRelease(client, flagKey, userId, { defaultRelease: stableRelease, ...resolveOptions }),
     async start(actor) {
+      const unsettled = store
+        .listRollouts({ routingPending: true, flagKey })
+        .find((record) => isFinalPhase(record.state.phase));
+      if (unsettled !== undefined) {
+        const restored = await controller.restore(unsettled.id);
+        // Still pending: nothing new may start before it lands (run() retries it).
+        if (restored?.routingPending) return restored;
+      }
       const active = store.listRollouts({ activeOnly: true, flagKey })[0];
       const same =
         active !== undefined &&

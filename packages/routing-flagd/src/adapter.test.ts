@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, ROUTING_ERROR_CODE, type RoutingSplit, sameSplit } from '@agent-canary/conventions';
@@ -182,6 +182,22 @@ describe('createFlagdAdapter', () => {
     } finally {
       chmodSync(dir, 0o700);
     }
+  });
+
+  it('names a flag file replaced by a directory (flagShape), and writes again once the file is back', async () => {
+    const routing = createFlagdAdapter({ path });
+    expect((await routing.apply(SPLIT)).acknowledged).toBe(true);
+    rmSync(path);
+    mkdirSync(path);
+    const rollback = { ...SPLIT, canaryBasisPoints: 0, controlBasisPoints: 0 };
+    await expect(routing.apply(rollback)).rejects.toMatchObject({
+      code: ROUTING_ERROR_CODE.flagShape,
+      message: expect.stringContaining(`flag file ${path} is a directory`),
+    });
+    await expect(routing.read('agent-release')).rejects.toMatchObject({ code: ROUTING_ERROR_CODE.flagShape });
+    rmSync(path, { recursive: true });
+    expect(await routing.apply(rollback)).toMatchObject({ acknowledged: true });
+    expect(sameSplit(await routing.read('agent-release'), rollback)).toBe(true);
   });
 
   it('throws flagNotFound when the directory does not exist', async () => {

@@ -27,9 +27,11 @@ type FlagFile = Record<string, unknown> & { flags: Record<string, unknown> };
  * connected providers; `read` returns exactly what the file says, hand edits included, so the
  * controller can tell a foreign change from its own.
  *
- * `apply` throws a {@link RoutingError} for what retrying cannot fix (no permission to
- * write, file that is not a flag file); it returns `acknowledged: false` when the
- * read-back kept disagreeing.
+ * `apply` throws a {@link RoutingError} for what retrying within the call cannot fix and an
+ * operator can: no permission to write the file's directory (`unauthorized`), a missing
+ * directory (`flagNotFound`), a path that is a directory or a file that is not a flag file
+ * (`flagShape`). It returns `acknowledged: false` when the read-back kept disagreeing. The
+ * controller keeps retrying either way, with back-off, and alerts until the write lands.
  */
 export class FlagdRoutingAdapter implements RoutingAdapter {
   /** The resolved configuration. */
@@ -66,7 +68,8 @@ export class FlagdRoutingAdapter implements RoutingAdapter {
   }
 
   private async applyNow(split: RoutingSplit): Promise<ApplyResult> {
-    // A RoutingError (no permission, not a flag file) is one no retry will fix.
+    // A RoutingError (no permission, not a flag file) is one no quick retry will fix: leave at
+    // once and let the controller retry later with its longer back-off.
     const isPermanent = (error: unknown) => error instanceof RoutingError;
     const outcome = await withRetry(
       async () => {
@@ -191,6 +194,15 @@ function permanentWriteError(error: unknown, path: string, flagKey: string | und
       provider: FLAGD_PROVIDER,
       ...(flagKey === undefined ? {} : { flagKey }),
       message: `directory of flag file ${path} does not exist (${code})`,
+      cause: error,
+    });
+  }
+  if (code === 'EISDIR') {
+    return new RoutingError({
+      code: ROUTING_ERROR_CODE.flagShape,
+      provider: FLAGD_PROVIDER,
+      ...(flagKey === undefined ? {} : { flagKey }),
+      message: `flag file ${path} is a directory, not a flag file (${code}); replace it with the flag file flagd reads`,
       cause: error,
     });
   }

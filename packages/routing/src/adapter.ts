@@ -31,7 +31,9 @@ export type RoutingStateListener = (state: RoutingState) => void;
 /**
  * The embedded flag system's write side: writes splits to the routing state file
  * atomically (temp file + rename, version + 1), confirms by reading back, and tells
- * in-process providers at once.
+ * in-process providers at once. A write that keeps failing (a read-only directory, a
+ * directory where the file should be) comes back `acknowledged: false` with the reason;
+ * the controller retries it with back-off and alerts until it lands.
  *
  * @example
  * const routing = new EmbeddedRoutingAdapter({ path: '/var/run/agent-canary/routing.json' });
@@ -119,7 +121,8 @@ export class EmbeddedRoutingAdapter implements RoutingAdapter {
         code:
           code === 'EACCES' || code === 'EPERM'
             ? ROUTING_ERROR_CODE.unauthorized
-            : code === undefined
+            : // Not JSON / not a routing state, or a directory where the file should be.
+              code === undefined || code === 'EISDIR'
               ? ROUTING_ERROR_CODE.flagShape
               : ROUTING_ERROR_CODE.unavailable,
         provider: 'embedded',

@@ -357,6 +357,41 @@ describe('controller API', () => {
     expect((await act('explode', { actor: 'a', reason: 'b' })).status).toBe(404);
   });
 
+  it('shows a rollback the flag system has not taken as pending, and re-asserts it on rollback', async () => {
+    const { server, routing } = await withController();
+    const act = (action: string) =>
+      send(`${server.url}/v1/rollouts/r-1/${action}`, {
+        method: 'POST',
+        headers: { ...JSON_TYPE, ...auth },
+        body: JSON.stringify({ actor: 'bo', reason: 'bad answers' }),
+      });
+    routing.setOutage({ reads: false });
+    const rolledBack = JSON.parse((await act('rollback')).body.toString());
+    expect(rolledBack).toMatchObject({
+      ok: true,
+      status: { phase: 'rolled_back', routingPending: true, alerts: ['routing_pending'] },
+    });
+    const status = JSON.parse((await send(`${server.url}/v1/rollouts/r-1`, { headers: auth })).body.toString());
+    expect(status).toMatchObject({
+      phase: 'rolled_back',
+      canaryBasisPoints: 0,
+      routingPending: true,
+      routing: { pending: true, routed: { canaryBasisPoints: 500, controlBasisPoints: 500, source: 'read_back' } },
+    });
+    const list = JSON.parse((await send(`${server.url}/v1/rollouts`, { headers: auth })).body.toString());
+    expect(list.rollouts[0]).toMatchObject({ rolloutId: 'r-1', routingPending: true });
+    routing.setOutage(undefined);
+    const reasserted = await act('rollback');
+    expect(reasserted.status).toBe(200);
+    expect(JSON.parse(reasserted.body.toString())).toMatchObject({
+      ok: true,
+      status: { phase: 'rolled_back', routingPending: false, alerts: [] },
+    });
+    expect(await routing.read('agent.release')).toMatchObject({ canaryBasisPoints: 0, controlBasisPoints: 0 });
+    // Abort of an ended rollout stays refused.
+    expect((await act('abort')).status).toBe(409);
+  });
+
   it('closes the store on shutdown after the controller is idle', async () => {
     const { server, store } = await withController();
     await server.shutdown();

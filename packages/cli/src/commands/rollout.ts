@@ -69,15 +69,43 @@ export async function rolloutStart(context: CommandContext, options: RolloutStar
   return rollout.routingPending ? EXIT_CODE.runtime : EXIT_CODE.ok;
 }
 
-const ROUTING_PENDING =
-  'the routing system has not acknowledged the new split yet; the controller retries it on its next tick';
+/** Why a write is pending and what happens next, for a rollout whose split the flag system has not acknowledged. */
+function pendingMessage(rollout: RolloutSummary): string {
+  const routing = rollout.routing;
+  const still = routing?.routed === undefined ? '' : ` It still routes ${formatRouted(routing.routed)}.`;
+  const error = routing?.lastError === undefined ? '' : ` Last error: ${routing.lastError}.`;
+  const ended = rollout.outcome === ROLLOUT_OUTCOME.rolledBack || rollout.outcome === ROLLOUT_OUTCOME.aborted;
+  return (
+    `the flag system has not acknowledged the new split (canary ${rollout.canaryPercent}%) yet.${still}${error} ` +
+    'The process running the controller (serve, or your app) retries it with back-off and alerts until it lands' +
+    (ended ? `; \`rollout rollback ${rollout.id}\` writes it again from here.` : '.')
+  );
+}
 
 function pendingError(rollout: RolloutSummary | undefined) {
-  return rollout?.routingPending ? { error: { code: 'routing_not_acknowledged', message: ROUTING_PENDING } } : {};
+  return rollout?.routingPending
+    ? { error: { code: 'routing_not_acknowledged', message: pendingMessage(rollout) } }
+    : {};
 }
 
 function pendingText(rollout: RolloutSummary | undefined): string {
-  return rollout?.routingPending ? `\nwarning: ${ROUTING_PENDING}` : '';
+  return rollout?.routingPending ? `\nwarning: ${pendingMessage(rollout)}` : '';
+}
+
+/** `canary 20%, control 20% (read back 5s ago)` */
+function formatRouted(routed: NonNullable<RolloutSummary['routing']>['routed'], nowMillis?: number): string {
+  if (routed === undefined) return 'an unknown split';
+  const shares = `canary ${routed.canaryBasisPoints / 100}%, control ${routed.controlBasisPoints / 100}%`;
+  if (routed.source === 'acknowledged') return `${shares} (the last split it acknowledged)`;
+  const age =
+    nowMillis === undefined || routed.atMillis === undefined ? '' : ` ${formatAge(nowMillis - routed.atMillis)}`;
+  return `${shares} (read back${age})`;
+}
+
+/** `rolled_back — routing pending` while the flag system has not acknowledged the split, else the state. */
+function stateText(rollout: RolloutSummary): string {
+  const state = rollout.outcome ?? rollout.state;
+  return rollout.routingPending ? `${state} — routing pending` : state;
 }
 
 /** `rollout status`: one rollout (optionally watched until it ends), or every rollout. */
@@ -191,11 +219,22 @@ function formatAge(millis: number): string {
 
 /** Human-readable status of one rollout. */
 export function formatRollout(rollout: RolloutSummary, nowMillis: number): string {
+  const pending = rollout.routingPending ? ' — routing pending' : '';
   const lines = [
     `rollout   ${rollout.id}`,
     `releases  ${rollout.canaryRelease} (canary) vs ${rollout.stableRelease} (stable), flag ${rollout.flagKey}`,
-    `state     ${rollout.state}${rollout.outcome && rollout.outcome !== rollout.state ? ` (${rollout.outcome})` : ''}, step ${rollout.stepIndex + 1}/${rollout.stepCount}, canary ${rollout.canaryPercent}%`,
+    `state     ${rollout.state}${rollout.outcome && rollout.outcome !== rollout.state ? ` (${rollout.outcome})` : ''}${pending}, step ${rollout.stepIndex + 1}/${rollout.stepCount}, canary ${rollout.canaryPercent}%`,
   ];
+  const routing = rollout.routing;
+  if (rollout.routingPending) {
+    const decided =
+      routing?.pendingSinceMillis === undefined ? '' : `decided ${formatAge(nowMillis - routing.pendingSinceMillis)}, `;
+    const error = routing?.lastError === undefined ? '' : `; last error: ${routing.lastError}`;
+    lines.push(
+      `routing   pending: ${decided}not acknowledged by the flag system; it still routes ${formatRouted(routing?.routed, nowMillis)}`,
+      `          ${routing?.failedAttempts ?? 0} failed attempts${error}`,
+    );
+  }
   const result = rollout.lastResult;
   if (result) {
     lines.push(
@@ -216,7 +255,7 @@ export function formatRolloutList(rollouts: readonly RolloutSummary[], nowMillis
     ['ID', 'STATE', 'STEP', 'CANARY', 'RELEASE', 'VERDICT', 'UPDATED'],
     ...rollouts.map((rollout) => [
       rollout.id,
-      rollout.outcome ?? rollout.state,
+      stateText(rollout),
       `${rollout.stepIndex + 1}/${rollout.stepCount}`,
       `${rollout.canaryPercent}%`,
       rollout.canaryRelease,

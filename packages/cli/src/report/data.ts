@@ -6,7 +6,7 @@
 import type { RolloutStep } from '@agent-canary/controller';
 import type { Cohort, Verdict } from '@agent-canary/conventions';
 import type { CheckEvidence, CheckMethod, GateResult } from '@agent-canary/gate';
-import type { CliStore, RolloutOutcome, ToolMix } from '../store.js';
+import type { CliStore, RolloutOutcome, RolloutSummary, ToolMix } from '../store.js';
 
 /** Traffic shares at one instant, in percent (they sum to 100). */
 export interface SharePoint {
@@ -74,6 +74,16 @@ export interface ReportData {
     readonly canaryPercent: number;
     /** The configured steps, when the definition was stored. */
     readonly steps: readonly RolloutStep[];
+    /**
+     * Present while the flag system has not acknowledged the controller's latest split: what it
+     * still routes (percent; absent when unknown) and since when the split waits.
+     */
+    readonly routingPending?: {
+      readonly sinceMillis?: number;
+      readonly routedCanaryPercent?: number;
+      readonly routedControlPercent?: number;
+      readonly lastError?: string;
+    };
   };
   /** Origin of every time axis (first transition or evaluation). */
   readonly startMillis: number;
@@ -189,6 +199,7 @@ export async function buildReportData(
       stepCount: rollout.stepCount,
       canaryPercent: rollout.canaryPercent,
       steps: history.steps,
+      ...(rollout.routingPending ? { routingPending: routingPendingOf(rollout) } : {}),
     },
     startMillis,
     endMillis,
@@ -209,5 +220,19 @@ export async function buildReportData(
       ...(transition.result ? { verdict: transition.result.verdict } : {}),
       evidence: transition.result?.checks ?? [],
     })),
+  };
+}
+
+function routingPendingOf(rollout: RolloutSummary): NonNullable<ReportData['rollout']['routingPending']> {
+  const routing = rollout.routing;
+  return {
+    ...(routing?.pendingSinceMillis === undefined ? {} : { sinceMillis: routing.pendingSinceMillis }),
+    ...(routing?.routed === undefined
+      ? {}
+      : {
+          routedCanaryPercent: routing.routed.canaryBasisPoints / 100,
+          routedControlPercent: routing.routed.controlBasisPoints / 100,
+        }),
+    ...(routing?.lastError === undefined ? {} : { lastError: routing.lastError }),
   };
 }

@@ -32,6 +32,35 @@ describe('renderReportHtml', () => {
     expect(JSON.parse(data ?? '')).toMatchObject({ rollout: { id: 'support-agent-7f3a' } });
   });
 
+  it('says "rolled back — routing pending" and what the flag system still routes until the rollback lands', async () => {
+    const rollout = syntheticRollout({ seed: 3 });
+    const pending = {
+      ...rollout,
+      summary: {
+        ...rollout.summary,
+        state: 'rolled_back',
+        outcome: 'rolled_back' as const,
+        canaryPercent: 0,
+        routingPending: true,
+        routing: {
+          pending: true,
+          pendingSinceMillis: rollout.endMillis,
+          failedAttempts: 4,
+          lastError: 'no permission to read and replace flag file <flags.json>',
+          routed: { canaryBasisPoints: 2_000, controlBasisPoints: 2_000, source: 'read_back' as const },
+        },
+      },
+    };
+    const data = await buildReportData(memoryStore([pending]), pending.summary.id, rollout.endMillis);
+    expect(data?.rollout.routingPending).toMatchObject({ routedCanaryPercent: 20, routedControlPercent: 20 });
+    const html = renderReportHtml(data as ReportData);
+    expect(html).toContain('rolled back — routing pending');
+    expect(html).toContain('Flag system still routes');
+    expect(html).toContain('canary 20%, control 20%');
+    expect(html).toContain('flag file &lt;flags.json&gt;');
+    expect(renderReportHtml(await reportData())).not.toContain('routing pending');
+  });
+
   it('escapes hostile release names, reasons and check text everywhere', async () => {
     const data = await reportData({ canaryRelease: HOSTILE, stableRelease: `<b>${HOSTILE}`, pauseReason: HOSTILE });
     const html = renderReportHtml(data);

@@ -82,10 +82,27 @@ function badge(kind: string, text: string = kind): string {
 }
 
 function outcomeOf(data: ReportData): { kind: string; text: string } {
-  if (data.rollout.outcome === 'promoted') return { kind: 'pass', text: 'promoted' };
-  if (data.rollout.outcome === 'rolled_back') return { kind: 'fail', text: 'rolled back' };
-  if (data.rollout.outcome === 'aborted') return { kind: 'warn', text: 'aborted' };
-  return { kind: 'running', text: data.rollout.state };
+  const pending = data.rollout.routingPending === undefined ? '' : ' — routing pending';
+  if (data.rollout.outcome === 'promoted') return { kind: pending ? 'warn' : 'pass', text: `promoted${pending}` };
+  if (data.rollout.outcome === 'rolled_back') return { kind: 'fail', text: `rolled back${pending}` };
+  if (data.rollout.outcome === 'aborted') return { kind: pending ? 'fail' : 'warn', text: `aborted${pending}` };
+  return { kind: pending ? 'warn' : 'running', text: `${data.rollout.state}${pending}` };
+}
+
+/** The KPI that says what the flag system still routes while the controller's split is not acknowledged. */
+function routingKpi(data: ReportData): string[] {
+  const pending = data.rollout.routingPending;
+  if (pending === undefined) return [];
+  const routed =
+    pending.routedCanaryPercent === undefined
+      ? 'unknown'
+      : `canary ${pending.routedCanaryPercent}%, control ${pending.routedControlPercent ?? 0}%`;
+  const since = pending.sinceMillis === undefined ? '' : ` since ${formatTime(pending.sinceMillis)}`;
+  const error = pending.lastError === undefined ? '' : ` · ${pending.lastError}`;
+  return [
+    'Flag system still routes',
+    `${escapeHtml(routed)} <small>not acknowledged${escapeHtml(since)}${escapeHtml(error)}</small>`,
+  ];
 }
 
 function formatNumber(value: number | undefined): string {
@@ -229,7 +246,8 @@ export function renderReportHtml(data: ReportData, options: RenderReportOptions 
       'Failing checks',
       failing.length === 0 ? '0' : `${failing.length} <small>${escapeHtml(failing.join(', '))}</small>`,
     ],
-  ];
+    routingKpi(data),
+  ].filter((kpi) => kpi.length > 0);
   const title = `Rollout ${rollout.id}: ${rollout.canaryRelease}`;
   return `<!doctype html>
 <html lang="en">

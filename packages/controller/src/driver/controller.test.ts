@@ -299,3 +299,232 @@ describe('RolloutController', () => {
     controller.stop();
   });
 });
+
+describe('RolloutController when the flag system is down', () => {
+  /** 20% canary until the canary turns bad (evaluation `badFrom` on), then a sequential failure. */
+  const turnsBad =
+    (badFrom: number) =>
+    (n: number, context: GateContext): GateResult => {
+      const canary = Math.round((context.canaryBasisPoints / 10_000) * 2_000 * n);
+      if (n >= badFrom) return gateResult({ verdict: 'fail', sequentialFailure: true, requests: { canary } });
+      return gateResult({ verdict: 'pass', requests: { canary } });
+    };
+  const atTwenty: RolloutOptions = {
+    ...options,
+    steps: [{ percent: 20, minDurationMillis: 60 * MIN, minCanaryRequests: 50 }, { percent: 100 }],
+    tickIntervalMillis: 5_000,
+  };
+  // Fixed jitter: every delay is 3/4 of its base (1 s, 2 s, 4 s, 8 s, then 10 s capped: 7.5 s).
+  const routingRetry = { initialDelayMillis: 1_000, maxDelayMillis: 10_000, jitter: 0.5, random: () => 0.5 };
+
+  function outageSetup(path?: string, routing?: InMemoryRoutingAdapter, badFrom = 3) {
+    const store = new RolloutStore(path === undefined ? {} : { path });
+    const adapter = routing ?? new InMemoryRoutingAdapter();
+    const notifier = new RecordingNotifier();
+    const controller = new RolloutController({
+      store,
+      routing: adapter,
+      gate: new ScriptedGate(turnsBad(badFrom)),
+      notifiers: [notifier],
+      env: {},
+      routingRetry,
+    });
+    return { store, routing: adapter, notifier, controller };
+  }
+
+  it('keeps retrying a rollback after the rollout ended, alerts, and lands once the flag system is back', async () => {
+    vi.useFakeTimers({ now: T0 });
+    const { controller, routing, notifier, store } = outageSetup();
+    await controller.start(atTwenty);
+    controller.run();
+    expect(await routing.read('agent')).toMatchObject({ canaryBasisPoints: 2_000, controlBasisPoints: 2_000 });
+
+    routing.setOutage({ code: 'AGENT_CANARY_ROUTING_UNAUTHORIZED' });
+    // Third evaluation (15 s): the canary turned bad while nothing can be written.
+    await vi.advanceTimersByTimeAsync(15_000);
+    const decided = controller.status();
+    expect(decided).toMatchObject({
+      phase: 'rolled_back',
+      canaryBasisPoints: 0,
+      routingPending: true,
+      alerts: ['routing_pending'],
+      routing: {
+        pending: true,
+        pendingSinceMillis: T0 + 15_000,
+        failedAttempts: 1,
+        // The flag system cannot be read either: what it last acknowledged is what it routes.
+        routed: { canaryBasisPoints: 2_000, controlBasisPoints: 2_000, source: 'acknowledged' },
+      },
+    });
+    expect(decided.routing.lastError).toContain('simulated outage');
+    const rollbackNote = notifier.sent.find((n) => n.title === 'canary@20% -> rolled_back');
+    // The payload says what users get (still 20%), with the decision pending beside it.
+    expect(rollbackNote).toMatchObject({
+      canaryBasisPoints: 2_000,
+      controlBasisPoints: 2_000,
+      pendingSplit: { canaryBasisPoints: 0, controlBasisPoints: 0, sinceMillis: T0 + 15_000 },
+    });
+    expect(notifier.sent.filter((n) => n.alert === 'routing_pending').map((n) => [n.kind, n.severity])).toEqual([
+      ['alert', 'error'],
+    ]);
+
+    // 40 s of outage: retried with back-off (1, 2, 4, 8 s ... x 3/4), never widened, never promoted.
+    await vi.advanceTimersByTimeAsync(40_000);
+    const attemptsDuringOutage = routing.applyCalls;
+    expect(controller.status().routing.failedAttempts).toBeGreaterThanOrEqual(6);
+    expect(routing.history.map((s) => s.canaryBasisPoints)).toEqual([2_000]);
+
+    routing.setOutage(undefined);
+    const backAt = Date.now();
+    // The next retry is at most maxDelayMillis away.
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(await routing.read('agent')).toMatchObject({ canaryBasisPoints: 0, controlBasisPoints: 0 });
+    expect(routing.history.at(-1)?.version).toBeDefined();
+    const landedAt = controller.status().routingSeenAtMillis ?? 0;
+    expect(landedAt - backAt).toBeLessThanOrEqual(10_000);
+    expect(controller.status()).toMatchObject({ phase: 'rolled_back', routingPending: false, alerts: [] });
+    const resolved = notifier.sent.filter((n) => n.kind === 'alert_cleared' && n.alert === 'routing_pending');
+    expect(resolved).toEqual([
+      expect.objectContaining({
+        severity: 'info',
+        canaryBasisPoints: 0,
+        controlBasisPoints: 0,
+        routingPendingMillis: landedAt - (T0 + 15_000),
+      }),
+    ]);
+    expect(resolved[0]).not.toHaveProperty('pendingSplit');
+    expect(store.transitions('r1').map((t) => t.to)).toEqual(['canary@20%', 'rolled_back']);
+    // Nothing left to retry: no timers, no more writes.
+    expect(vi.getTimerCount()).toBe(0);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(routing.applyCalls).toBe(attemptsDuringOutage + 1);
+    controller.stop();
+  });
+
+  it('repeats the alert at most every routingAlertRepeatMillis while the write keeps failing', async () => {
+    vi.useFakeTimers({ now: T0 });
+    const { controller, routing, notifier } = outageSetup();
+    await controller.start(atTwenty);
+    controller.run();
+    routing.setOutage({});
+    await vi.advanceTimersByTimeAsync(15_000);
+    expect(controller.status().phase).toBe('rolled_back');
+    // 35 minutes down: the first alert, then one every 10 minutes (the default).
+    await vi.advanceTimersByTimeAsync(35 * MIN);
+    const alerts = notifier.sent.filter((n) => n.kind === 'alert' && n.alert === 'routing_pending');
+    expect(alerts.map((n) => Math.floor((n.atMillis - (T0 + 15_000)) / MIN))).toEqual([0, 10, 20, 30]);
+    expect(alerts.every((n) => n.severity === 'error')).toBe(true);
+    controller.stop();
+  });
+
+  it('a controller restarted during the outage resumes the pending rollback first and lands it', async () => {
+    vi.useFakeTimers({ now: T0 });
+    const path = tempDb();
+    const first = outageSetup(path);
+    await first.controller.start(atTwenty);
+    first.controller.run();
+    first.routing.setOutage({ reads: false });
+    await vi.advanceTimersByTimeAsync(15_000);
+    // Reads still work here: the status says what the flag system still routes, read back.
+    expect(first.controller.status().routing.routed).toMatchObject({
+      canaryBasisPoints: 2_000,
+      source: 'read_back',
+    });
+    // Killed: no shutdown logic.
+    first.controller.stop();
+    first.store.close();
+
+    const second = outageSetup(path, first.routing);
+    const restored = await second.controller.restore();
+    expect(restored).toMatchObject({ rolloutId: 'r1', phase: 'rolled_back', routingPending: true });
+    second.controller.run();
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(await second.routing.read('agent')).toMatchObject({ canaryBasisPoints: 2_000 });
+    second.routing.setOutage(undefined);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(await second.routing.read('agent')).toMatchObject({ canaryBasisPoints: 0, controlBasisPoints: 0 });
+    expect(second.controller.status()).toMatchObject({ routingPending: false, alerts: [] });
+    expect(second.notifier.sent.map((n) => n.kind)).toContain('alert_cleared');
+    second.controller.stop();
+    second.store.close();
+  });
+
+  it('restored without an id, drives the pending rollback first, then the active rollout of another flag', async () => {
+    vi.useFakeTimers({ now: T0 });
+    const path = tempDb();
+    const routing = new InMemoryRoutingAdapter();
+    const other = outageSetup(path, routing);
+    await other.controller.start({ ...atTwenty, id: 'b', flagKey: 'other' });
+    const first = outageSetup(path, routing);
+    await first.controller.start(atTwenty);
+    routing.setOutage({});
+    expect((await first.controller.rollback({ actor: 'ana', reason: 'bad' })).status.routingPending).toBe(true);
+    first.store.close();
+    other.store.close();
+
+    const gate = new ScriptedGate(turnsBad(1_000));
+    const store = new RolloutStore({ path });
+    const controller = new RolloutController({ store, routing, gate, env: {}, routingRetry });
+    expect(await controller.restore()).toMatchObject({ rolloutId: 'r1', routingPending: true });
+    controller.run();
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(gate.contexts).toHaveLength(0);
+    routing.setOutage(undefined);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(await routing.read('agent')).toMatchObject({ canaryBasisPoints: 0, rolloutId: 'r1' });
+    // Landed: it goes on with the active rollout, as a restore would have.
+    expect(controller.status()).toMatchObject({ rolloutId: 'b', phase: 'canary' });
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(gate.contexts.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(gate.contexts.map((context) => context.rolloutId))).toEqual(new Set(['b']));
+    controller.stop();
+    store.close();
+  });
+
+  it('refuses to start another rollout of the flag while a rollback is pending', async () => {
+    const { controller, routing } = outageSetup();
+    await controller.start(atTwenty);
+    routing.setOutage({});
+    await controller.rollback({ actor: 'ana', reason: 'bad answers' });
+    expect(controller.status().routingPending).toBe(true);
+    await expect(controller.start({ ...atTwenty, id: 'r2' })).rejects.toMatchObject({
+      code: 'AGENT_CANARY_ROUTING_PENDING',
+      message: expect.stringContaining('r1'),
+    });
+  });
+
+  it('rollback on a rolled-back rollout re-applies canary 0 over a hand change, and is audited', async () => {
+    const { controller, routing, store } = outageSetup();
+    await controller.start(atTwenty);
+    await controller.rollback({ actor: 'ana', reason: 'bad answers' });
+    routing.setByHand({
+      ...(await routing.read('agent'))!,
+      rolloutId: 'ops',
+      canaryBasisPoints: 2_000,
+      controlBasisPoints: 0,
+    });
+    const again = await controller.rollback({ actor: 'bo', reason: 'the flag routes 20% again' });
+    expect(again).toMatchObject({ ok: true, status: { phase: 'rolled_back', routingPending: false } });
+    expect(await routing.read('agent')).toMatchObject({ canaryBasisPoints: 0, controlBasisPoints: 0, rolloutId: 'r1' });
+    expect(store.manualActions('r1').map((a) => [a.action, a.actor, a.accepted])).toEqual([
+      ['rollback', 'ana', true],
+      ['rollback', 'bo', true],
+    ]);
+    // While the flag system is down the re-assert reports the write as pending instead.
+    routing.setOutage({});
+    const pending = await controller.rollback({ actor: 'bo', reason: 'again' });
+    expect(pending).toMatchObject({ ok: true, status: { routingPending: true, alerts: ['routing_pending'] } });
+  });
+
+  it('refuses to re-assert an ended rollout while a newer rollout of the flag runs', async () => {
+    const { controller, store, routing } = outageSetup();
+    await controller.start(atTwenty);
+    await controller.rollback({ actor: 'ana', reason: 'bad answers' });
+    await controller.start({ ...atTwenty, id: 'r2' });
+    const old = new RolloutController({ store, routing, gate: new ScriptedGate(turnsBad(3)), env: {} });
+    await old.restore('r1');
+    const refused = await old.rollback({ actor: 'bo', reason: 'again' });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'AGENT_CANARY_ROLLOUT_ACTIVE' } });
+    expect(await routing.read('agent')).toMatchObject({ rolloutId: 'r2', canaryBasisPoints: 2_000 });
+  });
+});

@@ -9,8 +9,23 @@ export interface Notification extends NotificationDraft {
   readonly flagKey: string;
   readonly canaryRelease: string;
   readonly stableRelease: string;
+  /**
+   * Canary share the flag system routes (what users get, not what was decided): the last
+   * split it acknowledged, or what a read-back showed while a write is pending; 0 before
+   * anything was acknowledged.
+   */
   readonly canaryBasisPoints: number;
+  /** Control share the flag system routes, like `canaryBasisPoints`. */
   readonly controlBasisPoints: number;
+  /**
+   * Present while the flag system has not acknowledged the controller's decision: the split
+   * decided and since when (after a rollback: canary 0 while users still get the canary).
+   */
+  readonly pendingSplit?: {
+    readonly canaryBasisPoints: number;
+    readonly controlBasisPoints: number;
+    readonly sinceMillis: number;
+  };
   readonly atMillis: number;
 }
 

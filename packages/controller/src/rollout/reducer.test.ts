@@ -2,11 +2,29 @@ import { gateResult } from '@agent-canary/gate/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type RolloutConfig, resolveRolloutConfig } from './config.js';
-import { initialRolloutState, reduce } from './reducer.js';
+import { initialRolloutState, type ReduceResult, reduce as reduceOnly } from './reducer.js';
 import type { RolloutEffect, RolloutEvent, RolloutState } from './state.js';
 
 const MIN = 60_000;
 const T0 = 1_700_000_000_000;
+
+/** The reducer as the driver runs it with a flag system that acknowledges every write at once. */
+function reduce(state: RolloutState, event: RolloutEvent, cfg: RolloutConfig): ReduceResult {
+  const result = reduceOnly(state, event, cfg);
+  const write = result.effects.find((effect) => effect.type === 'applySplit');
+  if (write === undefined || write.type !== 'applySplit') return result;
+  const acknowledged = reduceOnly(
+    result.state,
+    { type: 'routingApplied', atMillis: event.atMillis, seenAtMillis: event.atMillis, ...shares(write) },
+    cfg,
+  );
+  return { ...result, state: acknowledged.state, effects: [...result.effects, ...acknowledged.effects] };
+}
+
+const shares = (split: { canaryBasisPoints: number; controlBasisPoints: number }) => ({
+  canaryBasisPoints: split.canaryBasisPoints,
+  controlBasisPoints: split.controlBasisPoints,
+});
 
 function config(overrides: Partial<Parameters<typeof resolveRolloutConfig>[0]> = {}): RolloutConfig {
   return resolveRolloutConfig({ flagKey: 'agent', canaryRelease: 'v2', stableRelease: 'v1', ...overrides }, {});
@@ -276,7 +294,7 @@ describe('reduce', () => {
 
   it('records routing acknowledgements of the current split only', () => {
     const cfg = config();
-    const s = started(cfg);
+    const s = reduceOnly(initialRolloutState('r1', T0), { type: 'start', atMillis: T0 }, cfg).state;
     const seen = reduce(
       s,
       {
@@ -295,6 +313,144 @@ describe('reduce', () => {
       cfg,
     );
     expect(stale.state.routingSeenAtMillis).toBeUndefined();
+  });
+
+  it('a rollback the flag system does not take stays pending: alert at once, repeats at a bounded rate, resolves with the wait', () => {
+    const cfg = config();
+    const canary = reduce(started(cfg), tick(T0 + 15 * MIN), cfg).state;
+    expect(canary).toMatchObject({ canaryBasisPoints: 2_000, routingSeenAtMillis: T0 + 15 * MIN });
+    const decidedAt = T0 + 20 * MIN;
+    const rolledBack = reduceOnly(canary, tick(decidedAt, { verdict: 'fail', sequentialFailure: true }), cfg);
+    expect(rolledBack.state).toMatchObject({
+      phase: 'rolled_back',
+      canaryBasisPoints: 0,
+      routingPending: { canaryBasisPoints: 0, controlBasisPoints: 0, sinceMillis: decidedAt, failedAttempts: 0 },
+    });
+    const failed = (atMillis: number, observed?: { canaryBasisPoints: number; controlBasisPoints: number }) =>
+      ({
+        type: 'routingFailed',
+        atMillis,
+        canaryBasisPoints: 0,
+        controlBasisPoints: 0,
+        reason: 'EACCES: permission denied',
+        ...(observed ? { observed } : {}),
+        alertRepeatMillis: 10 * MIN,
+      }) as const;
+    const still = { canaryBasisPoints: 2_000, controlBasisPoints: 2_000 };
+    const r = run(cfg, rolledBack.state, [
+      failed(decidedAt + 1, still),
+      failed(decidedAt + 2 * MIN, still),
+      failed(decidedAt + 9 * MIN),
+      failed(decidedAt + 10 * MIN + 1, still),
+      failed(decidedAt + 12 * MIN, still),
+    ]);
+    const notes = r.effects.flatMap((e) => (e.type === 'notify' ? [e.notification] : []));
+    // The first failure and one repeat 10 minutes later: never more often than alertRepeatMillis.
+    expect(notes.map((n) => [n.kind, n.severity, n.alert])).toEqual([
+      ['alert', 'error', 'routing_pending'],
+      ['alert', 'error', 'routing_pending'],
+    ]);
+    expect(notes[0]?.title).toContain('Rollback not applied');
+    expect(notes[0]?.reason).toContain('still routes canary 20%, control 20%');
+    expect(notes[1]?.title).toContain('still not applied after 10 min');
+    expect(r.state.alerts).toEqual(['routing_pending']);
+    expect(r.state.routingPending).toMatchObject({
+      failedAttempts: 5,
+      sinceMillis: decidedAt,
+      firstFailedAtMillis: decidedAt + 1,
+      lastError: 'EACCES: permission denied',
+      observed: { ...still, atMillis: decidedAt + 12 * MIN },
+    });
+    // A failure report of another split (an older write) changes nothing.
+    expect(reduceOnly(r.state, { ...failed(decidedAt + 13 * MIN), canaryBasisPoints: 500 }, cfg).state).toBe(r.state);
+
+    const landedAt = decidedAt + 14 * MIN;
+    const landed = reduceOnly(
+      r.state,
+      {
+        type: 'routingApplied',
+        atMillis: landedAt,
+        canaryBasisPoints: 0,
+        controlBasisPoints: 0,
+        seenAtMillis: landedAt,
+      },
+      cfg,
+    );
+    expect(landed.state.routingPending).toBeUndefined();
+    expect(landed.state.alerts).toEqual([]);
+    expect(landed.state.routingSeenAtMillis).toBe(landedAt);
+    const cleared = landed.effects.flatMap((e) => (e.type === 'notify' ? [e.notification] : []));
+    expect(cleared).toEqual([
+      expect.objectContaining({
+        kind: 'alert_cleared',
+        alert: 'routing_pending',
+        routingPendingMillis: 14 * MIN,
+        title: 'Rollback applied: users were routed to the canary for 14 min after the decision',
+      }),
+    ]);
+  });
+
+  it('holds while the current split is pending: never widens or promotes past an unacknowledged write', () => {
+    const cfg = config({ steps: [{ percent: 5, minDurationMillis: MIN, minCanaryRequests: 0 }, { percent: 100 }] });
+    const pending = reduceOnly(initialRolloutState('r1', T0), { type: 'start', atMillis: T0 }, cfg).state;
+    expect(pending.routingPending).toMatchObject({ canaryBasisPoints: 500 });
+    const held = reduceOnly(pending, tick(T0 + 5 * MIN), cfg);
+    expect(held.state).toMatchObject({ phase: 'canary', stepIndex: 0 });
+    expect(splits(held.effects)).toEqual([]);
+    // Rollback protection stays on while pending.
+    expect(reduceOnly(pending, tick(T0 + 5 * MIN, { sequentialFailure: true }), cfg).state.phase).toBe('rolled_back');
+    const acknowledged = reduceOnly(
+      held.state,
+      {
+        type: 'routingApplied',
+        atMillis: T0 + 6 * MIN,
+        canaryBasisPoints: 500,
+        controlBasisPoints: 500,
+        seenAtMillis: T0 + 6 * MIN,
+      },
+      cfg,
+    ).state;
+    expect(reduceOnly(acknowledged, tick(T0 + 7 * MIN), cfg).state.phase).toBe('promoted');
+  });
+
+  it('rollback on a rolled-back or aborted rollout re-asserts canary 0 without a transition; promoted refuses', () => {
+    const cfg = config();
+    const rolledBack = reduce(
+      started(cfg),
+      { type: 'rollback', atMillis: T0 + MIN, actor: 'ana', reason: 'bad' },
+      cfg,
+    ).state;
+    expect(rolledBack.routingPending).toBeUndefined();
+    for (const ended of [
+      rolledBack,
+      reduce(started(cfg), { type: 'abort', atMillis: T0 + MIN, actor: 'ana', reason: 'stop' }, cfg).state,
+    ]) {
+      const again = reduceOnly(
+        ended,
+        { type: 'rollback', atMillis: T0 + 5 * MIN, actor: 'bo', reason: 'flag shows 20%' },
+        cfg,
+      );
+      expect(again.rejected).toBeUndefined();
+      expect(again.transition).toBeUndefined();
+      expect(again.state).toMatchObject({
+        phase: ended.phase,
+        canaryBasisPoints: 0,
+        reason: 'rollback re-asserted by bo: flag shows 20%',
+        routingPending: { canaryBasisPoints: 0, sinceMillis: T0 + 5 * MIN },
+      });
+      expect(splits(again.effects)).toEqual([[0, 0]]);
+      expect(again.effects.find((e) => e.type === 'notify')).toMatchObject({
+        notification: { kind: 'action', actor: 'bo' },
+      });
+    }
+    const promoted = reduce(
+      started(cfg),
+      { type: 'promote', atMillis: T0 + MIN, actor: 'ana', reason: 'ok' },
+      cfg,
+    ).state;
+    expect(
+      reduceOnly(promoted, { type: 'rollback', atMillis: T0 + 2 * MIN, actor: 'bo', reason: 'x' }, cfg).rejected?.code,
+    ).toBe('AGENT_CANARY_INVALID_TRANSITION');
   });
 
   it('property: never promotes on a tick that is not a clean pass; exposure only grows until it ends', () => {

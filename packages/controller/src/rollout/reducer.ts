@@ -8,12 +8,14 @@ import {
   type ManualEvent,
   NOTIFICATION_KIND,
   type NotificationDraft,
+  type PendingRouting,
   ROLLOUT_PHASE,
   type RolloutEffect,
   type RolloutEvent,
   type RolloutPhase,
   type RolloutState,
   SEVERITY,
+  type SplitShares,
   type TransitionRecord,
 } from './state.js';
 
@@ -71,17 +73,9 @@ export function reduce(state: RolloutState, event: RolloutEvent, config: Rollout
     case 'tick':
       return tick(state, event.gate, event.atMillis, config);
     case 'routingApplied':
-      if (
-        event.canaryBasisPoints !== state.canaryBasisPoints ||
-        event.controlBasisPoints !== state.controlBasisPoints
-      ) {
-        // An acknowledgement of an older split (a newer one is on its way): nothing to record.
-        return { state, effects: [] };
-      }
-      return {
-        state: { ...state, routingSeenAtMillis: event.seenAtMillis, updatedAtMillis: event.atMillis },
-        effects: [],
-      };
+      return routingApplied(state, event);
+    case 'routingFailed':
+      return routingFailed(state, event);
     case 'routingConflict':
       return routingConflict(state, event);
     default:
@@ -159,6 +153,8 @@ function tick(state: RolloutState, gate: GateResult, now: number, config: Rollou
 
   const wanted = new Set<AlertKind>();
   if (state.alerts.includes(ALERT_KIND.routingConflict)) wanted.add(ALERT_KIND.routingConflict);
+  // Raised and cleared by routing events only: a tick knows nothing about the flag system.
+  if (state.alerts.includes(ALERT_KIND.routingPending)) wanted.add(ALERT_KIND.routingPending);
   if (gate.sampleRatioMismatch) wanted.add(ALERT_KIND.sampleRatioMismatch);
   if (now - lastTraffic >= config.noDataTimeoutMillis) wanted.add(ALERT_KIND.noData);
   if (failures > 0) wanted.add(ALERT_KIND.thresholdFailure);
@@ -179,7 +175,10 @@ function tick(state: RolloutState, gate: GateResult, now: number, config: Rollou
     stepTimeReached &&
     enoughCanary &&
     !wanted.has(ALERT_KIND.noData) &&
-    !wanted.has(ALERT_KIND.routingConflict);
+    !wanted.has(ALERT_KIND.routingConflict) &&
+    // The step's evidence is about a split the flag system must show first: never widen or
+    // promote past a write it has not acknowledged.
+    state.routingPending === undefined;
   if (!canAdvance) return { state: held, effects };
 
   const nextIndex = state.stepIndex + 1;
@@ -267,6 +266,9 @@ function manual(state: RolloutState, event: ManualEvent): ReduceResult {
         [],
       );
     case 'rollback':
+      if (state.phase === ROLLOUT_PHASE.rolledBack || state.phase === ROLLOUT_PHASE.aborted) {
+        return reassertRollback(state, event, why);
+      }
       if (!running) return reject(state, event.type, CONTROLLER_ERROR_CODE.invalidTransition);
       return rollBack(state, { ...state, updatedAtMillis: now }, `rolled back by ${event.actor}: ${why}`, cause);
     case 'abort': {
@@ -281,11 +283,158 @@ function manual(state: RolloutState, event: ManualEvent): ReduceResult {
   }
 }
 
+/**
+ * `rollback` on a rollout that already ended rolled back or aborted: writes the stable split
+ * again (a flag system that missed the rollback, or a hand edit that re-exposed the canary).
+ * No transition: the phase stays; the write is tracked like any other.
+ */
+function reassertRollback(state: RolloutState, event: ManualEvent, why: string): ReduceResult {
+  const now = event.atMillis;
+  const reason = `rollback re-asserted by ${event.actor}: ${why}`;
+  const next: RolloutState = {
+    ...state,
+    canaryBasisPoints: 0,
+    controlBasisPoints: 0,
+    // Still pending from the original decision: the users' wait runs from then, not from now.
+    routingPending:
+      state.routingPending !== undefined &&
+      state.routingPending.canaryBasisPoints === 0 &&
+      state.routingPending.controlBasisPoints === 0
+        ? state.routingPending
+        : freshPending(0, 0, now),
+    reason,
+    updatedAtMillis: now,
+  };
+  const notification: NotificationDraft = {
+    kind: NOTIFICATION_KIND.action,
+    severity: SEVERITY.warn,
+    title: 'Rollback re-asserted: writing canary 0% again',
+    reason,
+    actor: event.actor,
+  };
+  return { state: next, effects: [applySplit(next), { type: 'notify', notification }] };
+}
+
+function routingApplied(state: RolloutState, event: Extract<RolloutEvent, { type: 'routingApplied' }>): ReduceResult {
+  if (!isCurrentSplit(state, event)) {
+    // An acknowledgement of an older split (a newer one is on its way): nothing to record.
+    return { state, effects: [] };
+  }
+  const pending = state.routingPending;
+  const { routingPending: _landed, ...rest } = state;
+  const next: RolloutState = {
+    ...rest,
+    alerts: state.alerts.filter((alert) => alert !== ALERT_KIND.routingPending),
+    routingSeenAtMillis: event.seenAtMillis,
+    updatedAtMillis: event.atMillis,
+  };
+  if (pending === undefined || !state.alerts.includes(ALERT_KIND.routingPending)) return { state: next, effects: [] };
+  const waitedMillis = Math.max(0, event.seenAtMillis - pending.sinceMillis);
+  const rollback = pending.canaryBasisPoints === 0;
+  const before = pending.observed === undefined ? 'the previous split' : describeShares(pending.observed);
+  const reason = rollback
+    ? `the flag system acknowledged canary 0% ${formatDuration(waitedMillis)} after the decision; until then it kept routing users to the canary (${before})`
+    : `the flag system acknowledged ${describeShares(pending)} ${formatDuration(waitedMillis)} after the decision (until then: ${before})`;
+  const notification: NotificationDraft = {
+    kind: NOTIFICATION_KIND.alertCleared,
+    severity: SEVERITY.info,
+    title: rollback
+      ? `Rollback applied: users were routed to the canary for ${formatDuration(waitedMillis)} after the decision`
+      : `Routing applied after ${formatDuration(waitedMillis)}: ${describeShares(pending)}`,
+    reason,
+    alert: ALERT_KIND.routingPending,
+    routingPendingMillis: waitedMillis,
+  };
+  return { state: next, effects: [{ type: 'notify', notification }] };
+}
+
+function routingFailed(state: RolloutState, event: Extract<RolloutEvent, { type: 'routingFailed' }>): ReduceResult {
+  // A failure of an older split (a newer one replaced it): the newer one reports its own.
+  if (!isCurrentSplit(state, event)) return { state, effects: [] };
+  const now = event.atMillis;
+  const previous = state.routingPending ?? freshPending(event.canaryBasisPoints, event.controlBasisPoints, now);
+  const due =
+    previous.alertedAtMillis === undefined || now - previous.alertedAtMillis >= Math.max(0, event.alertRepeatMillis);
+  const { observed: _stale, ...kept } = previous;
+  const pending = {
+    ...kept,
+    failedAttempts: previous.failedAttempts + 1,
+    firstFailedAtMillis: previous.firstFailedAtMillis ?? now,
+    lastFailedAtMillis: now,
+    lastError: event.reason,
+    ...(event.observed === undefined ? {} : { observed: { ...pick(event.observed), atMillis: now } }),
+    ...(due ? { alertedAtMillis: now } : {}),
+  };
+  const next: RolloutState = {
+    ...state,
+    routingPending: pending,
+    alerts: state.alerts.includes(ALERT_KIND.routingPending)
+      ? state.alerts
+      : [...state.alerts, ALERT_KIND.routingPending],
+    updatedAtMillis: now,
+  };
+  if (!due) return { state: next, effects: [] };
+  const waitedMillis = Math.max(0, now - pending.sinceMillis);
+  const rollback = pending.canaryBasisPoints === 0 && isFinalPhase(state.phase);
+  const routed =
+    event.observed === undefined
+      ? 'the flag system could not be read back'
+      : `the flag system still routes ${describeShares(event.observed)}`;
+  const first = previous.alertedAtMillis === undefined;
+  const title = rollback
+    ? first
+      ? 'Rollback not applied: the flag system did not take canary 0%'
+      : `Rollback still not applied after ${formatDuration(waitedMillis)}`
+    : first
+      ? `Routing write not applied: ${describeShares(pending)}`
+      : `Routing write still not applied after ${formatDuration(waitedMillis)}: ${describeShares(pending)}`;
+  const notification: NotificationDraft = {
+    kind: NOTIFICATION_KIND.alert,
+    severity: SEVERITY.error,
+    title,
+    reason: `${routed}; last error: ${event.reason}; retrying with back-off until it is acknowledged (failed attempts: ${pending.failedAttempts})`,
+    alert: ALERT_KIND.routingPending,
+    routingPendingMillis: waitedMillis,
+  };
+  return { state: next, effects: [{ type: 'notify', notification }] };
+}
+
+function isCurrentSplit(state: RolloutState, shares: SplitShares): boolean {
+  return shares.canaryBasisPoints === state.canaryBasisPoints && shares.controlBasisPoints === state.controlBasisPoints;
+}
+
+function freshPending(canaryBasisPoints: number, controlBasisPoints: number, now: number): PendingRouting {
+  return { canaryBasisPoints, controlBasisPoints, sinceMillis: now, failedAttempts: 0 };
+}
+
+function pick(shares: SplitShares): SplitShares {
+  return { canaryBasisPoints: shares.canaryBasisPoints, controlBasisPoints: shares.controlBasisPoints };
+}
+
+/** `canary 20%, control 20%` */
+function describeShares(shares: SplitShares): string {
+  return `canary ${shares.canaryBasisPoints / 100}%, control ${shares.controlBasisPoints / 100}%`;
+}
+
+/** `850 ms`, `42 s`, `3 min 5 s`, `2 h 10 min` */
+function formatDuration(millis: number): string {
+  if (millis < 1_000) return `${Math.round(millis)} ms`;
+  const seconds = Math.round(millis / 1_000);
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return seconds % 60 === 0 ? `${minutes} min` : `${minutes} min ${seconds % 60} s`;
+  const hours = Math.floor(minutes / 60);
+  return minutes % 60 === 0 ? `${hours} h` : `${hours} h ${minutes % 60} min`;
+}
+
 function routingConflict(state: RolloutState, event: Extract<RolloutEvent, { type: 'routingConflict' }>): ReduceResult {
   const seen = event.observed
     ? `canary ${event.observed.canaryBasisPoints} bp / control ${event.observed.controlBasisPoints} bp`
     : 'no flag';
   const reason = `routing changed outside the controller (found ${seen}); holding instead of overwriting it`;
+  // The write is withheld on purpose (never widen over a hand change): nothing is pending any more.
+  const { routingPending: _withheld, ...rest } = state;
+  state = { ...rest, alerts: state.alerts.filter((alert) => alert !== ALERT_KIND.routingPending) };
   const alerts = state.alerts.includes(ALERT_KIND.routingConflict)
     ? state.alerts
     : [...state.alerts, ALERT_KIND.routingConflict];
@@ -361,7 +510,8 @@ function finish(state: RolloutState, phase: RolloutPhase, now: number): RolloutS
     controlBasisPoints: 0,
     awaitingApproval: false,
     pausedTotalMillis: state.pausedTotalMillis + paused,
-    alerts: [],
+    // Every alert about the running canary ends with it, except a routing write still pending.
+    alerts: state.alerts.filter((alert) => alert === ALERT_KIND.routingPending),
     endedAtMillis: now,
     updatedAtMillis: now,
   };
@@ -398,7 +548,13 @@ function transitionTo(
     actor: cause.actor,
     ...(cause.evidence ? { verdict: cause.evidence.verdict } : {}),
   };
-  return { state: after, effects: [...effects, { type: 'notify', notification }], transition };
+  // Every routing write starts pending; the flag system's acknowledgement clears it.
+  const write = effects.find((effect) => effect.type === 'applySplit');
+  const tracked: RolloutState =
+    write === undefined
+      ? after
+      : { ...after, routingPending: freshPending(write.canaryBasisPoints, write.controlBasisPoints, cause.atMillis) };
+  return { state: tracked, effects: [...effects, { type: 'notify', notification }], transition };
 }
 
 function applySplit(state: RolloutState, overrideHandChange = false): RolloutEffect {
@@ -439,6 +595,7 @@ const ALERT_TEXT: Record<AlertKind, { title: string; severity: (typeof SEVERITY)
   insufficient_traffic: { title: 'Too little canary traffic for this step: holding', severity: SEVERITY.warn },
   threshold_failure: { title: 'Absolute threshold failing', severity: SEVERITY.warn },
   routing_conflict: { title: 'Routing changed by hand', severity: SEVERITY.error },
+  routing_pending: { title: 'Routing write not acknowledged by the flag system', severity: SEVERITY.error },
 };
 
 function diffAlerts(

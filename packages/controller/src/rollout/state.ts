@@ -32,6 +32,12 @@ export const ALERT_KIND = {
   thresholdFailure: 'threshold_failure',
   /** Someone changed the flag by hand; the controller holds instead of overwriting it. */
   routingConflict: 'routing_conflict',
+  /**
+   * The flag system has not acknowledged the split the controller decided (after a
+   * rollback: users are still routed to the canary). Stays raised, final phases included,
+   * until the write lands; repeated while it keeps failing.
+   */
+  routingPending: 'routing_pending',
 } as const;
 /** One of {@link ALERT_KIND}. */
 export type AlertKind = (typeof ALERT_KIND)[keyof typeof ALERT_KIND];
@@ -47,6 +53,31 @@ export const MANUAL_ACTION = {
 } as const;
 /** One of {@link MANUAL_ACTION}. */
 export type ManualAction = (typeof MANUAL_ACTION)[keyof typeof MANUAL_ACTION];
+
+/** Basis points of a split, without the flag's identity. */
+export interface SplitShares {
+  readonly canaryBasisPoints: number;
+  readonly controlBasisPoints: number;
+}
+
+/**
+ * A split the controller decided and the flag system has not acknowledged yet. Set with
+ * every routing write the reducer asks for, cleared by the acknowledgement.
+ */
+export interface PendingRouting extends SplitShares {
+  /** When the controller decided the split (users keep the previous routing until it lands). */
+  readonly sinceMillis: number;
+  /** Failed write attempts so far (each may be several requests inside the adapter). */
+  readonly failedAttempts: number;
+  readonly firstFailedAtMillis?: number;
+  readonly lastFailedAtMillis?: number;
+  /** Why the last attempt failed, as the adapter said it. */
+  readonly lastError?: string;
+  /** What the flag system routed when the last attempt failed, if it could be read back. */
+  readonly observed?: SplitShares & { readonly atMillis: number };
+  /** When the `routing_pending` alert was last sent (first failure, then repeats). */
+  readonly alertedAtMillis?: number;
+}
 
 /** Everything the reducer knows about one rollout. JSON-serialisable; persisted after every event. */
 export interface RolloutState {
@@ -82,6 +113,8 @@ export interface RolloutState {
   readonly lastVerdict?: Verdict;
   /** When the routing system acknowledged the current split. */
   readonly routingSeenAtMillis?: number;
+  /** The current split while the flag system has not acknowledged it (absent once it has). */
+  readonly routingPending?: PendingRouting;
   /** Reason of the last transition. */
   readonly reason: string;
   readonly updatedAtMillis: number;
@@ -111,6 +144,17 @@ export type RolloutEvent =
       readonly seenAtMillis: number;
     })
   | (EventBase & {
+      readonly type: 'routingFailed';
+      readonly canaryBasisPoints: number;
+      readonly controlBasisPoints: number;
+      /** Why the write failed (the adapter's message). */
+      readonly reason: string;
+      /** What a read-back of the flag showed (absent when it could not be read). */
+      readonly observed?: SplitShares;
+      /** Repeat the `routing_pending` alert when the last one is at least this old. */
+      readonly alertRepeatMillis: number;
+    })
+  | (EventBase & {
       readonly type: 'routingConflict';
       /** Split found in the flag system (absent: the flag is gone). */
       readonly observed?: { readonly canaryBasisPoints: number; readonly controlBasisPoints: number };
@@ -128,6 +172,8 @@ export const NOTIFICATION_KIND = {
   alert: 'alert',
   alertCleared: 'alert_cleared',
   approvalRequested: 'approval_requested',
+  /** A manual action that changed no state: a rollback re-asserted on a rollout that already ended. */
+  action: 'action',
 } as const;
 /** One of {@link NOTIFICATION_KIND}. */
 export type NotificationKind = (typeof NOTIFICATION_KIND)[keyof typeof NOTIFICATION_KIND];
@@ -143,6 +189,8 @@ export interface NotificationDraft {
   readonly to?: string;
   readonly actor?: string;
   readonly verdict?: Verdict;
+  /** How long the decided split waited for the flag system (on the `routing_pending` alert and its clearing). */
+  readonly routingPendingMillis?: number;
 }
 
 /** Side effects the driver runs after persisting the new state. All are idempotent. */

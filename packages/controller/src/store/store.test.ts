@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { gateResult } from '@agent-canary/gate/testing';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { rolloutStatusOf } from '../driver/controller.js';
 import { resolveRolloutConfig } from '../rollout/config.js';
 import { initialRolloutState } from '../rollout/reducer.js';
 import { RolloutStore, STORE_SCHEMA_VERSION } from './store.js';
@@ -134,5 +135,36 @@ describe('RolloutStore', () => {
     expect(transitions[0]).not.toHaveProperty('canaryBasisPoints');
     expect(transitions[1]).toMatchObject({ seq: 2, canaryBasisPoints: 2_000, controlBasisPoints: 2_000 });
     store.close();
+  });
+
+  it('finds rollouts whose routing write is pending, in any phase, from the state or from the outbox alone', () => {
+    const store = new RolloutStore();
+    const { state } = seed(store, 'old');
+    seed(store, 'new');
+    seed(store, 'done');
+    // A store written before the state kept `routingPending`: only the outbox says it.
+    const rolledBack = { ...state, phase: 'rolled_back' as const, updatedAtMillis: 2_000 };
+    store.commit({
+      rolloutId: 'old',
+      state: rolledBack,
+      effects: [{ type: 'applySplit', canaryBasisPoints: 0, controlBasisPoints: 0, reason: 'rolled back' }],
+    });
+    store.commit({
+      rolloutId: 'new',
+      state: {
+        ...rolledBack,
+        rolloutId: 'new',
+        routingPending: { canaryBasisPoints: 0, controlBasisPoints: 0, sinceMillis: 2_000, failedAttempts: 3 },
+      },
+    });
+    store.commit({ rolloutId: 'done', state: { ...rolledBack, rolloutId: 'done' } });
+    expect(store.listRollouts({ routingPending: true }).map((record) => record.id)).toEqual(['new', 'old']);
+    expect(store.getRollout('old')?.routingWritePending).toBe(true);
+    expect(rolloutStatusOf(store.getRollout('old')!)).toMatchObject({
+      routingPending: true,
+      routing: { pending: true },
+    });
+    expect(rolloutStatusOf(store.getRollout('new')!).routing).toMatchObject({ pending: true, failedAttempts: 3 });
+    expect(rolloutStatusOf(store.getRollout('done')!)).toMatchObject({ routingPending: false });
   });
 });

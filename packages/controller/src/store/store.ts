@@ -68,6 +68,8 @@ export interface RolloutRecord {
   readonly gateState?: JsonValue;
   /** The last split the flag system acknowledged for this rollout. */
   readonly appliedSplit?: RoutingSplit;
+  /** True while a routing write of this rollout waits in the outbox (set by the store when reading). */
+  readonly routingWritePending?: boolean;
   readonly createdAtMillis: number;
   readonly updatedAtMillis: number;
 }
@@ -286,7 +288,12 @@ const MIGRATIONS: readonly string[] = [
   `,
 ];
 
+// A routing write still in the outbox (stores written before `routingPending` was kept in the state have only this).
+const WRITE_PENDING = `EXISTS (SELECT 1 FROM outbox WHERE outbox.rollout_id = rollouts.id AND json_extract(outbox.effect_json, '$.type') = 'applySplit')`;
+const ROLLOUT_COLUMNS = `rollouts.*, ${WRITE_PENDING} AS routing_write_pending`;
+
 interface RolloutRow {
+  routing_write_pending: number;
   id: string;
   flag_key: string;
   config_json: string;
@@ -361,20 +368,31 @@ export class RolloutStore {
 
   /** The rollout with this id, or undefined. */
   getRollout(id: string): RolloutRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM rollouts WHERE id = ?').get(id) as RolloutRow | undefined;
+    const row = this.db.prepare(`SELECT ${ROLLOUT_COLUMNS} FROM rollouts WHERE id = ?`).get(id) as
+      | RolloutRow
+      | undefined;
     return row === undefined ? undefined : toRecord(row);
   }
 
-  /** All rollouts, newest first; `activeOnly` keeps those not yet promoted, rolled back or aborted. */
-  listRollouts(options: { readonly activeOnly?: boolean; readonly flagKey?: string } = {}): RolloutRecord[] {
+  /**
+   * All rollouts, newest first. `activeOnly` keeps those not yet promoted, rolled back or
+   * aborted; `routingPending` those whose latest split the flag system has not acknowledged
+   * (in any phase: a rollback that has not landed yet).
+   */
+  listRollouts(
+    options: { readonly activeOnly?: boolean; readonly flagKey?: string; readonly routingPending?: boolean } = {},
+  ): RolloutRecord[] {
     const where: string[] = [];
     const params: string[] = [];
     if (options.activeOnly) where.push(`phase IN ('draft', 'canary', 'paused')`);
+    if (options.routingPending) {
+      where.push(`(${WRITE_PENDING} OR json_extract(state_json, '$.routingPending') IS NOT NULL)`);
+    }
     if (options.flagKey !== undefined) {
       where.push('flag_key = ?');
       params.push(options.flagKey);
     }
-    const sql = `SELECT * FROM rollouts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC`;
+    const sql = `SELECT ${ROLLOUT_COLUMNS} FROM rollouts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC`;
     return (this.db.prepare(sql).all(...params) as RolloutRow[]).map(toRecord);
   }
 
@@ -786,6 +804,7 @@ function toRecord(row: RolloutRow): RolloutRecord {
     state: JSON.parse(row.state_json) as RolloutState,
     ...(row.gate_state_json === null ? {} : { gateState: JSON.parse(row.gate_state_json) as JsonValue }),
     ...(row.applied_split_json === null ? {} : { appliedSplit: JSON.parse(row.applied_split_json) as RoutingSplit }),
+    ...(row.routing_write_pending === 1 ? { routingWritePending: true } : {}),
     createdAtMillis: row.created_at,
     updatedAtMillis: row.updated_at,
   };

@@ -144,6 +144,10 @@ describe('release registry', () => {
     raw.exec(`CREATE TABLE transitions (rollout_id TEXT NOT NULL, seq INTEGER NOT NULL, at_millis INTEGER NOT NULL,
       from_state TEXT NOT NULL, to_state TEXT NOT NULL, reason TEXT NOT NULL, actor TEXT NOT NULL, trigger TEXT NOT NULL,
       evidence_json TEXT, PRIMARY KEY (rollout_id, seq))`);
+    // Reading a rollout looks for its unfinished routing writes: the version-1 outbox.
+    raw.exec(
+      'CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, rollout_id TEXT NOT NULL, effect_json TEXT NOT NULL)',
+    );
     raw.pragma('user_version = 1');
     raw.close();
     const store = new RolloutStore({ path });

@@ -98,6 +98,7 @@ export class FakeLaunchDarkly {
   readonly violations: string[] = [];
   private readonly flags = new Map<string, MutableFlag>();
   private readonly failures: number[] = [];
+  private outage: number | undefined;
   private readonly listeners = new Set<(flag: LaunchDarklyRestFlag) => void>();
   private server: Server | undefined;
   url = '';
@@ -127,6 +128,14 @@ export class FakeLaunchDarkly {
   /** The next requests answer these HTTP statuses, one each (e.g. 503, 429). */
   failNext(...statuses: number[]): void {
     this.failures.push(...statuses);
+  }
+
+  /**
+   * Every request answers `status` until `setOutage(undefined)`: 503 for LaunchDarkly down,
+   * 403 for a token that lost its write permission.
+   */
+  setOutage(status: number | undefined): void {
+    this.outage = status;
   }
 
   /** Calls `listener` after every successful PATCH (to stream the flag to an SDK). */
@@ -169,7 +178,7 @@ export class FakeLaunchDarkly {
       response.writeHead(status, { 'Content-Type': 'application/json' });
       response.end(JSON.stringify(payload));
     };
-    const failure = this.failures.shift();
+    const failure = this.outage ?? this.failures.shift();
     if (failure !== undefined) return reply(failure, { code: 'simulated', message: `simulated HTTP ${failure}` });
     if (request.headers.authorization !== this.options.accessToken) {
       return reply(401, { code: 'unauthorized', message: 'Invalid access token' });
