@@ -1,4 +1,4 @@
-export type { ApiAction } from './api.js';
+export type { ApiAction, ManualActionAnswer, ManualActionHandler } from './api.js';
 export { API_ACTION, API_ERROR_CODE, ControllerApi } from './api.js';
 export type { ServerConfig, ServerOptions } from './config.js';
 export { resolveServerConfig, SERVER_DEFAULTS, SERVER_ENV } from './config.js';
@@ -12,5 +12,28 @@ export {
 } from './otlp/convert.js';
 export type { ReceiverStats } from './receiver.js';
 export { OTLP_CONTENT_TYPE, TraceReceiver } from './receiver.js';
+export type { CheckPoint, CheckSeries, ReportData, ReportDecision, RequestPoint, SharePoint } from './report/data.js';
+export { buildReportData, checkSeriesOf } from './report/data.js';
+export type { RenderReportOptions } from './report/html.js';
+export { escapeHtml, jsonForScript, loadChartJsSource, renderReportHtml } from './report/html.js';
+export type {
+  EvaluationRecord,
+  ReportSource,
+  RolloutHistory,
+  RolloutOutcome,
+  RolloutSummary,
+  ToolMix,
+  TransitionRecord,
+} from './report/model.js';
+export { ROLLOUT_OUTCOME } from './report/model.js';
+export type { StoreReportSource } from './report/store-view.js';
+export {
+  readRolloutHistory,
+  readRolloutSummary,
+  sharesOfLabel,
+  storeReportSource,
+  summaryOfRecord,
+  toolMixOfSnapshot,
+} from './report/store-view.js';
 export type { AgentCanaryServer } from './server.js';
 export { OTLP_TRACES_PATH, startServer } from './server.js';

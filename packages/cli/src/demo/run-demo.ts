@@ -24,8 +24,7 @@ import { type AgentCanaryHandle, registerAgentCanary } from '@agent-canary/instr
 import { createRng, zipfSampler } from '@agent-canary/stats';
 import { context, propagation, trace } from '@opentelemetry/api';
 import { controllerStoreOpener } from '../controller-store.js';
-import { buildReportData } from '../report/data.js';
-import { renderReportHtml } from '../report/html.js';
+import { buildReportData, renderReportHtml } from '../report.js';
 import { SupportAgent } from './agent.js';
 import { CANARY_BEHAVIOR, isScenario, RELEASE, SCENARIOS, type Scenario, STABLE_BEHAVIOR } from './scenarios.js';
 import { drawIntent, type SupportRequest } from './simulated-model.js';

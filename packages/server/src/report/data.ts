@@ -6,7 +6,7 @@
 import type { RolloutStep } from '@agent-canary/controller';
 import type { Cohort, Verdict } from '@agent-canary/conventions';
 import type { CheckEvidence, CheckMethod, GateResult } from '@agent-canary/gate';
-import type { CliStore, RolloutOutcome, ToolMix } from '../store.js';
+import type { ReportSource, RolloutOutcome, ToolMix } from './model.js';
 
 /** Traffic shares at one instant, in percent (they sum to 100). */
 export interface SharePoint {
@@ -148,7 +148,7 @@ export function checkSeriesOf(results: readonly GateResult[]): CheckSeries[] {
  * @returns undefined when the store has no such rollout
  */
 export async function buildReportData(
-  store: Pick<CliStore, 'get' | 'history'>,
+  store: ReportSource,
   rolloutId: string,
   nowMillis: number = Date.now(),
 ): Promise<ReportData | undefined> {

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { sharesOfLabel, toolMixOfSnapshot } from '../controller-store.js';
-import { memoryStore, syntheticRollout } from '../testing-fixtures/synthetic-rollout.js';
+import { memoryReportSource, syntheticRollout } from '../testing-fixtures/synthetic-rollout.js';
 import { buildReportData } from './data.js';
+import { sharesOfLabel, toolMixOfSnapshot } from './store-view.js';
 
 describe('buildReportData', () => {
   const rollout = syntheticRollout();
 
   it('builds the share timeline, with every point summing to 100 and the rollback winning its instant', async () => {
-    const data = await buildReportData(memoryStore([rollout]), rollout.summary.id, rollout.endMillis + 1);
+    const data = await buildReportData(memoryReportSource([rollout]), rollout.summary.id, rollout.endMillis + 1);
     expect(data).toBeDefined();
     for (const point of data!.share) expect(point.stable + point.canary + point.control).toBeCloseTo(100, 9);
     const times = data!.share.map((point) => point.atMillis);
@@ -19,7 +19,7 @@ describe('buildReportData', () => {
   });
 
   it('groups checks into one series per check, one point per evaluation', async () => {
-    const data = await buildReportData(memoryStore([rollout]), rollout.summary.id);
+    const data = await buildReportData(memoryReportSource([rollout]), rollout.summary.id);
     const evaluations = rollout.history.evaluations.length;
     expect(data!.checks.map((series) => series.check)).toEqual([
       'error_rate',
@@ -38,7 +38,7 @@ describe('buildReportData', () => {
   });
 
   it('keeps every transition as a decision with its evidence, and manual ones without', async () => {
-    const data = await buildReportData(memoryStore([rollout]), rollout.summary.id);
+    const data = await buildReportData(memoryReportSource([rollout]), rollout.summary.id);
     expect(data!.decisions.map((decision) => `${decision.cause}:${decision.to}`)).toEqual([
       'start:canary@5%',
       'tick:canary@20%',
@@ -54,7 +54,7 @@ describe('buildReportData', () => {
   });
 
   it('returns undefined for an unknown rollout', async () => {
-    await expect(buildReportData(memoryStore([rollout]), 'nope')).resolves.toBeUndefined();
+    await expect(buildReportData(memoryReportSource([rollout]), 'nope')).resolves.toBeUndefined();
   });
 });
 
