@@ -395,7 +395,9 @@ function buildProgram(
 
   program
     .command('serve')
-    .description('receive OTLP traces, run the controller on them and serve its HTTP API (until SIGINT/SIGTERM)')
+    .description(
+      'receive OTLP traces, run the controller on them, serve its HTTP API and the live dashboard (until SIGINT/SIGTERM)',
+    )
     .option('-c, --config <path>', `rollout definition: routing, gate, webhook, rollout to start (env ${ENV.config})`)
     .addOption(
       new Option('--routing <provider>', "routing provider, overriding the definition's").choices(
@@ -405,6 +407,10 @@ function buildProgram(
     .option('--port <port>', 'TCP port (0 picks a free one)', integerOption, 4318)
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--token <token>', 'bearer token of the controller API (prefer env AGENT_CANARY_API_TOKEN)')
+    .option(
+      '--dashboard-token <token>',
+      'token granting read access to the dashboard (prefer env AGENT_CANARY_DASHBOARD_TOKEN)',
+    )
     .addOption(storeOption())
     .option('--snapshot <file>', 'behaviour processor snapshot file (keeps its state across restarts)')
     .option('--monitor', 'also watch the stable release for behaviour drift')
@@ -417,6 +423,7 @@ function buildProgram(
         port: number;
         host: string;
         token?: string;
+        dashboardToken?: string;
         store?: string;
         snapshot?: string;
         monitor?: boolean;

@@ -2,6 +2,22 @@ export type { ApiAction, ManualActionAnswer, ManualActionHandler } from './api.j
 export { API_ACTION, API_ERROR_CODE, ControllerApi } from './api.js';
 export type { ServerConfig, ServerOptions } from './config.js';
 export { resolveServerConfig, SERVER_DEFAULTS, SERVER_ENV } from './config.js';
+export type { ReadAccessResult } from './dashboard/access.js';
+export { describeReadAccess, isLoopbackHost, ReadAccess } from './dashboard/access.js';
+export type { DashboardConfig, DashboardOptions } from './dashboard/config.js';
+export { DASHBOARD_DEFAULTS, DASHBOARD_ENV, resolveDashboardConfig } from './dashboard/config.js';
+export type { DashboardContext } from './dashboard/dashboard.js';
+export { DASHBOARD_API_PREFIX, Dashboard } from './dashboard/dashboard.js';
+export { DASHBOARD_CSP } from './dashboard/page.js';
+export type {
+  DashboardMonitor,
+  DashboardRollout,
+  ReleasesDocument,
+  RolloutDocument,
+  RolloutListDocument,
+  StableReleaseView,
+} from './dashboard/views.js';
+export { releasesDocument, rolloutDocument, rolloutListDocument } from './dashboard/views.js';
 export type { ConvertLimits, DecodedBatch, RejectReason } from './otlp/convert.js';
 export {
   decodeJsonRequest,
@@ -34,6 +50,7 @@ export {
   storeReportSource,
   summaryOfRecord,
   toolMixOfSnapshot,
+  toolMixOfWindows,
 } from './report/store-view.js';
 export type { AgentCanaryServer } from './server.js';
 export { OTLP_TRACES_PATH, startServer } from './server.js';

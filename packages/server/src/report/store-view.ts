@@ -91,12 +91,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * Tool mix per cohort from a gate snapshot (`{ windows: { cohorts: { canary: {
- * toolCallsByName: { name: { calls } } } } } }`, the in-process source's shape). Returns
- * undefined for any other shape: the report then says no snapshot was kept.
+ * Tool mix per cohort from the gate's windows (`{ cohorts: { canary: { toolCallsByName:
+ * { name: { calls } } } } }`, the shape every metric source answers with). Returns
+ * undefined for any other shape, or when no tool was called.
  */
-export function toolMixOfSnapshot(snapshot: JsonValue | undefined): ToolMix | undefined {
-  const windows = isRecord(snapshot) ? snapshot['windows'] : undefined;
+export function toolMixOfWindows(windows: unknown): ToolMix | undefined {
   const cohorts = isRecord(windows) ? windows['cohorts'] : undefined;
   if (!isRecord(cohorts)) return undefined;
   const calls = (cohort: string): Map<string, number> => {
@@ -122,6 +121,15 @@ export function toolMixOfSnapshot(snapshot: JsonValue | undefined): ToolMix | un
     return tools.map((tool) => (total > 0 ? (counts.get(tool) ?? 0) / total : 0));
   };
   return { tools, share: { canary: shares(canary), control: shares(control) } };
+}
+
+/**
+ * Tool mix per cohort from a gate snapshot (`{ windows: <the gate's windows> }`, the
+ * in-process source's shape, kept in a rollout's post-mortem). Returns undefined for any
+ * other shape: the report then says no snapshot was kept.
+ */
+export function toolMixOfSnapshot(snapshot: JsonValue | undefined): ToolMix | undefined {
+  return toolMixOfWindows(isRecord(snapshot) ? snapshot['windows'] : undefined);
 }
 
 /** Everything the store keeps about one rollout, or undefined when it has no such rollout. */

@@ -50,10 +50,12 @@ export const ROLLOUT_VIEW_SCRIPT = String.raw`
   }
   function fmt(value) {
     if (value === undefined || value === null || typeof value !== 'number' || !isFinite(value)) return '-';
-    if (value === 0) return '0';
+    if (Number.isInteger(value)) return String(value);
     var abs = Math.abs(value);
     return abs >= 1000 ? value.toFixed(0) : abs >= 10 ? value.toFixed(1) : abs >= 1 ? value.toFixed(2) : value.toPrecision(2);
   }
+  // Shares are whole percents almost always: 10%, not 10.0%.
+  function percent(value) { return (typeof value === 'number' && Number.isInteger(value) ? String(value) : fmt(value)) + '%'; }
   function formatTime(millis) { return new Date(millis).toISOString().slice(0, 19).replace('T', ' ') + ' UTC'; }
   function formatOffset(millis) {
     var seconds = Math.max(0, Math.round(millis / 1000));
@@ -147,7 +149,7 @@ export const ROLLOUT_VIEW_SCRIPT = String.raw`
     parent.appendChild(section);
     return section;
   }
-  function skeleton(root) {
+  function skeleton(root, options) {
     root.textContent = '';
     var view = {};
     var top = el('header', 'top');
@@ -164,6 +166,8 @@ export const ROLLOUT_VIEW_SCRIPT = String.raw`
     root.appendChild(top);
     view.kpis = el('div', 'kpis');
     root.appendChild(view.kpis);
+    // A page that embeds the view (the dashboard) puts its own part here, under the key figures.
+    if (options && options.slot) root.appendChild(options.slot);
     view.share = el('div');
     card(root, 'Traffic split', 'Share of requests per cohort over time; dotted lines mark decisions (red: rollback, green: promotion). Control serves the stable release on a slice as large as the canary\u2019s.').appendChild(view.share);
     view.metrics = el('div', 'grid');
@@ -257,10 +261,11 @@ export const ROLLOUT_VIEW_SCRIPT = String.raw`
     view.drawn++;
   }
 
-  function render(root, data) {
+  // options.slot: an element placed once under the key figures (on the first render).
+  function render(root, data, options) {
     setChartDefaults();
     var view = root.__rolloutView;
-    if (!view) view = root.__rolloutView = skeleton(root);
+    if (!view) view = root.__rolloutView = skeleton(root, options);
     view.data = data;
     view.drawn = 0;
     var rollout = data.rollout;
@@ -313,7 +318,7 @@ export const ROLLOUT_VIEW_SCRIPT = String.raw`
     var kpis = [
       ['Outcome', function (value) { value.appendChild(badge(outcome.kind, outcome.text)); }],
       ['Duration', formatOffset(data.endMillis - data.startMillis)],
-      ['Canary share', fmt(rollout.canaryPercent) + '%', 'step ' + (rollout.stepIndex + 1) + '/' + rollout.stepCount],
+      ['Canary share', percent(rollout.canaryPercent), 'step ' + (rollout.stepIndex + 1) + '/' + rollout.stepCount],
       ['Requests in window', lastRequests ? lastRequests.canary + ' / ' + lastRequests.control : '-', lastRequests ? 'canary / control' : undefined],
       ['Gate evaluations', String(data.requests.length), undefined, 'evaluations'],
       ['Decisions', String(data.decisions.length), lastVerdict ? 'last gate verdict: ' + lastVerdict : undefined],
@@ -548,7 +553,7 @@ export const ROLLOUT_VIEW_SCRIPT = String.raw`
     return row;
   }
 
-  window.AgentCanaryView = { render: render, evidenceFacts: evidenceFacts, badge: badge, fmt: fmt, formatTime: formatTime, formatOffset: formatOffset, show: show, words: words };
+  window.AgentCanaryView = { render: render, evidenceFacts: evidenceFacts, badge: badge, fmt: fmt, percent: percent, formatTime: formatTime, formatOffset: formatOffset, show: show, words: words };
 
   // The static report: its data is embedded in the page.
   var embedded = document.getElementById('report-data');
