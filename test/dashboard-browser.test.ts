@@ -70,6 +70,28 @@ gate:
 routing: { provider: flagd, options: { path: flags.json } }
 `;
 
+/** Chromium with a fresh, empty profile (playwright passes it as --user-data-dir). */
+async function launchChromium(): Promise<{ browser: BrowserContext; profile: string }> {
+  const profile = mkdtempSync(join(tmpdir(), 'agent-canary-chromium-'));
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1280, height: 800 },
+    deviceScaleFactor: 1,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  return { browser, profile };
+}
+
 /** A finished rollout of another agent in the same store: rolled back by its gate. */
 async function seedFinishedRollout(storePath: string): Promise<void> {
   const store = new RolloutStore({ path: storePath });
@@ -286,23 +308,7 @@ describe.skipIf(!available)(
         maxDurationMillis: 240_000,
         seed: 7,
       });
-      profile = mkdtempSync(join(tmpdir(), 'agent-canary-chromium-'));
-      browser = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        viewport: { width: 1280, height: 800 },
-        deviceScaleFactor: 1,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
+      ({ browser, profile } = await launchChromium());
       mkdirSync(OUTPUT, { recursive: true });
     }, 180_000);
 
@@ -547,5 +553,105 @@ describe.skipIf(!available)(
         store.close();
       }
     });
+  },
+);
+
+describe.skipIf(!available)(
+  available ? 'demo --dashboard in Chromium' : `demo --dashboard in Chromium (skipped: ${CHROMIUM} not installed)`,
+  () => {
+    let dir: string;
+    let browser: BrowserContext;
+    let profile: string;
+
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'agent-canary-demo-dashboard-'));
+      ({ browser, profile } = await launchChromium());
+      mkdirSync(OUTPUT, { recursive: true });
+    });
+
+    afterAll(async () => {
+      await browser?.close();
+      if (profile) rmSync(profile, { recursive: true, force: true });
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('shows the demo rollout advancing live, and rolls it back from the page', async () => {
+      const output = { stdout: '', stderr: '' };
+      const io: CliIo = {
+        stdout: (text) => {
+          output.stdout += text;
+        },
+        stderr: (text) => {
+          output.stderr += text;
+        },
+        env: { AGENT_CANARY_API_TOKEN: TOKEN },
+        isTTY: false,
+        cwd: dir,
+      };
+      const shutdown = new AbortController();
+      // 4 virtual minutes per second: the 15-minute first step lasts about 4 s.
+      const demo = run(
+        ['demo', '--scenario', 'healthy', '--dashboard', '--port', '0', '--speed', '240', '--out-dir', dir],
+        io,
+        { shutdown: shutdown.signal },
+      );
+      try {
+        const url = await waitFor(
+          'the demo dashboard',
+          () => /dashboard (http:\/\/\S+\/)/.exec(output.stderr)?.[1],
+          30_000,
+        );
+        const page = await browser.newPage();
+        const seen = watch(page, url.replace(/\/$/, ''));
+        await page.goto(`${url}rollouts/support-agent-healthy-42`);
+        await page.waitForSelector('#rollout-view[data-renders]');
+        await page.evaluate('window.__sameDocument = true');
+        // The rollout advances on the page by itself: 5% -> 20% -> 50%.
+        const share = () => page.locator('.kpi', { hasText: 'Canary share' }).locator('.value').textContent();
+        await waitFor(
+          'the 50% step on the page',
+          async () => ((await share())?.startsWith('50%') ? true : undefined),
+          60_000,
+          () => output.stderr,
+        );
+        await page.locator('[data-action="rollback"]').click();
+        await page.fill('#action-token', TOKEN);
+        await page.fill('#action-actor', 'ana');
+        await page.fill('#action-reason', 'refund answers look wrong in support tickets');
+        await page.locator('#action-confirm').click();
+        await page.waitForSelector('#actions .message.accepted');
+        await waitFor(
+          'the rollback on the page',
+          async () => ((await page.locator('.kpi .badge').first().textContent()) === 'rolled back' ? true : undefined),
+          10_000,
+        );
+        expect(await page.evaluate('window.__sameDocument')).toBe(true);
+        const decisions = await page.locator('table.decisions tbody tr .transition').allTextContents();
+        expect(decisions).toEqual([
+          'draft → canary@5%',
+          'canary@5% → canary@20%',
+          'canary@20% → canary@50%',
+          'canary@50% → rolled_back',
+        ]);
+        expect(await page.locator('table.decisions tbody tr').last().locator('.reason').textContent()).toContain(
+          'refund answers look wrong in support tickets',
+        );
+        // The demo itself saw the rollback and printed its result while the page stays up.
+        await waitFor(
+          'the demo result',
+          () => (output.stdout.includes('healthy (seed 42): rolled_back') ? true : undefined),
+          20_000,
+        );
+        await page.waitForFunction('document.querySelectorAll("canvas").length >= 10');
+        await page.screenshot({ path: join(OUTPUT, 'dashboard-demo.png') });
+        await page.screenshot({ path: join(OUTPUT, 'dashboard-demo-full.png'), fullPage: true });
+        expectClean(seen);
+        await page.close();
+      } finally {
+        shutdown.abort();
+        expect(await demo).toBe(0);
+      }
+      expect(output.stdout).toContain('dashboard http://');
+    }, 120_000);
   },
 );

@@ -64,6 +64,35 @@ const NO_GATE: GateEvaluator = {
   evaluate: () => Promise.reject(new Error('the agent-canary CLI does not evaluate the gate')),
 };
 
+/** What {@link actionController} needs. */
+export interface ActionControllerOptions {
+  readonly store: RolloutStore;
+  /** Where the controller writes the split of an action. */
+  readonly routing: RoutingAdapter;
+  /** @default [] */
+  readonly notifiers?: readonly Notifier[];
+  /** @default Date.now */
+  readonly clock?: () => number;
+  /** Environment the controller resolves rollout options with. @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * A controller for starting rollouts and applying manual actions from outside the
+ * process that serves traffic: it writes the store and the routing like any controller,
+ * and never evaluates the gate (that process does).
+ */
+export function actionController(options: ActionControllerOptions): RolloutController {
+  return new RolloutController({
+    store: options.store,
+    routing: options.routing,
+    gate: NO_GATE,
+    notifiers: options.notifiers ?? [],
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.env ? { env: options.env } : {}),
+  });
+}
+
 /** What {@link storedRolloutActions} needs. */
 export interface StoredRolloutActionsOptions {
   readonly store: RolloutStore;
@@ -130,12 +159,10 @@ class ControllerCliStore implements CliStore {
       );
     }
     this.routing ??= await this.options.routing(routing);
-    const notifiers: Notifier[] = webhookUrl ? [webhookNotifier({ url: webhookUrl })] : [];
-    return new RolloutController({
+    return actionController({
       store: this.store,
       routing: this.routing,
-      gate: NO_GATE,
-      notifiers,
+      notifiers: webhookUrl ? [webhookNotifier({ url: webhookUrl })] : [],
       ...(this.options.clock ? { clock: this.options.clock } : {}),
       ...(this.options.env ? { env: this.options.env } : {}),
     });

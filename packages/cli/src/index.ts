@@ -28,8 +28,14 @@ export {
   ROUTING_PROVIDER,
   safeParseRolloutDefinition,
 } from './config.js';
-export type { ControllerStoreOptions, RoutingFactory, StoredRolloutActionsOptions } from './controller-store.js';
+export type {
+  ActionControllerOptions,
+  ControllerStoreOptions,
+  RoutingFactory,
+  StoredRolloutActionsOptions,
+} from './controller-store.js';
 export {
+  actionController,
   controllerStoreOpener,
   sharesOfLabel,
   storedRolloutActions,

@@ -69,6 +69,7 @@ const COMMANDS = [
   ['demo'],
   ['simulate'],
   ['serve'],
+  ['dashboard'],
 ] as const;
 
 function commandsInHelp(help: string): string[] {

@@ -17,7 +17,13 @@ export type {
   RolloutListDocument,
   StableReleaseView,
 } from './dashboard/views.js';
-export { releasesDocument, rolloutDocument, rolloutListDocument } from './dashboard/views.js';
+export {
+  releasesDocument,
+  rolloutDocument,
+  rolloutListDocument,
+  rolloutVersion,
+  VerdictCache,
+} from './dashboard/views.js';
 export type { ConvertLimits, DecodedBatch, RejectReason } from './otlp/convert.js';
 export {
   decodeJsonRequest,
@@ -29,7 +35,7 @@ export {
 export type { ReceiverStats } from './receiver.js';
 export { OTLP_CONTENT_TYPE, TraceReceiver } from './receiver.js';
 export type { CheckPoint, CheckSeries, ReportData, ReportDecision, RequestPoint, SharePoint } from './report/data.js';
-export { buildReportData, checkSeriesOf } from './report/data.js';
+export { buildReportData, checkSeriesOf, thinCheckSeries } from './report/data.js';
 export type { RenderReportOptions } from './report/html.js';
 export { escapeHtml, jsonForScript, loadChartJsSource, renderReportHtml } from './report/html.js';
 export type {

@@ -109,9 +109,16 @@ export const DASHBOARD_APP_SCRIPT = String.raw`
     live.appendChild(dot);
     live.appendChild(document.createTextNode(text));
   }
+  // The page asks again with the version it has; 304 means nothing changed (nothing to draw).
+  var etags = {};
   function fetchJson(url) {
-    return fetch(url, { headers: readHeaders(), cache: 'no-store', credentials: 'omit' }).then(function (response) {
+    var headers = readHeaders();
+    if (etags[url]) headers['if-none-match'] = etags[url];
+    return fetch(url, { headers: headers, cache: 'no-store', credentials: 'omit' }).then(function (response) {
+      if (response.status === 304) return { status: 304 };
+      var etag = response.headers.get('etag');
       return response.json().catch(function () { return {}; }).then(function (body) {
+        if (response.status === 200 && etag) etags[url] = etag; else delete etags[url];
         return { status: response.status, body: body };
       });
     });
@@ -139,6 +146,7 @@ export const DASHBOARD_APP_SCRIPT = String.raw`
     form.addEventListener('submit', function (event) {
       event.preventDefault();
       store('readToken', input.value.trim());
+      etags = {};
       READ_STATE.needed = false;
       main.textContent = '';
       main.__built = false;
@@ -612,6 +620,7 @@ export const DASHBOARD_APP_SCRIPT = String.raw`
         return;
       }
       if (answer.status === 404) { notFound(answer.body && answer.body.error ? answer.body.error.message : 'Not found.'); return; }
+      if (answer.status === 304) { setLive(true, 'live \u00b7 checked ' + new Date().toLocaleTimeString()); return; }
       if (answer.status !== 200) { setLive(false, 'update failed (HTTP ' + answer.status + '), retrying'); return; }
       if (page.kind === 'list') renderList(answer.body);
       else if (page.kind === 'rollout') renderRollout(answer.body);

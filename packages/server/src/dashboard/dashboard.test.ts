@@ -4,11 +4,12 @@ import { ConfigError } from '@agent-canary/conventions';
 import { InMemoryRoutingAdapter } from '@agent-canary/conventions/testing';
 import { gateResult, InMemoryMetricSource, ScriptedGate } from '@agent-canary/gate/testing';
 import { createRelease } from '@agent-canary/monitor';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type AgentCanaryServer, startServer } from '../server.js';
 import { describeReadAccess, hostOfHeader, isLoopbackHost, ReadAccess } from './access.js';
 import { resolveDashboardConfig } from './config.js';
 import { DASHBOARD_CSP } from './page.js';
+import { VerdictCache } from './views.js';
 
 const TOKEN = 'dashboard-api-token-0123456789';
 const READ_TOKEN = 'dashboard-read-token-0123456789';
@@ -173,6 +174,27 @@ describe('dashboard over HTTP', () => {
     expect((await send(server, '/dashboard/api/nothing')).status).toBe(404);
   });
 
+  it('answers 304 while a document is unchanged, and the new one after an evaluation', async () => {
+    const { store, controller } = await seededStore();
+    const server = await serve({ dashboard: { store, clock: () => 1_000 } });
+    for (const path of ['/dashboard/api/rollouts/live%2F1', '/dashboard/api/rollouts', '/dashboard/api/releases']) {
+      const first = await send(server, path);
+      expect(first.status, path).toBe(200);
+      const etag = String(first.headers.etag);
+      expect((await send(server, path, { headers: { 'if-none-match': etag } })).status, path).toBe(304);
+    }
+    const first = await send(server, '/dashboard/api/rollouts/live%2F1');
+    await controller.tick();
+    const after = await send(server, '/dashboard/api/rollouts/live%2F1', {
+      headers: { 'if-none-match': String(first.headers.etag) },
+    });
+    expect(after.status).toBe(200);
+    expect(after.headers.etag).not.toBe(first.headers.etag);
+    const evaluations = (answer: Answer) =>
+      (JSON.parse(answer.text) as { report: { requests: unknown[] } }).report.requests;
+    expect(evaluations(after)).toHaveLength(evaluations(first).length + 1);
+  });
+
   it('answers the release registry, the stable release and the drift monitors', async () => {
     const { store } = await seededStore();
     const server = await serve({ dashboard: { store } });
@@ -252,6 +274,26 @@ describe('dashboard over HTTP', () => {
     expect(JSON.parse(refused.text)).toMatchObject({ ok: false, error: { message: 'already ended' } });
     expect((await act('gone')).status).toBe(404);
     expect(calls).toEqual(['old:rollback:ana', 'gone:rollback:ana']);
+  });
+});
+
+describe('VerdictCache', () => {
+  it('reads every verdict once, then only the new ones', async () => {
+    const { store, controller } = await seededStore();
+    const cache = new VerdictCache();
+    const read = vi.spyOn(store, 'verdicts');
+    expect(cache.verdicts(store, 'live/1')).toEqual(store.verdicts('live/1'));
+    for (let tick = 0; tick < 70; tick++) await controller.tick();
+    read.mockClear();
+    const verdicts = cache.verdicts(store, 'live/1');
+    expect(verdicts).toEqual(store.verdicts('live/1'));
+    expect(verdicts).toHaveLength(71);
+    // 70 new: the latest 64 were all new, so it read the latest 256 (never all of them).
+    expect(read.mock.calls.slice(0, 2)).toEqual([
+      ['live/1', 64],
+      ['live/1', 256],
+    ]);
+    expect(cache.verdicts(store, 'old').map((verdict) => verdict.verdict)).toEqual(['pass', 'fail']);
   });
 });
 

@@ -8,7 +8,7 @@ import { ReadAccess } from './access.js';
 import { DASHBOARD_APP_SCRIPT } from './app-script.js';
 import type { DashboardConfig } from './config.js';
 import { DASHBOARD_ASSET, DASHBOARD_SECURITY_HEADERS, DASHBOARD_STYLE, dashboardShell } from './page.js';
-import { releasesDocument, rolloutDocument, rolloutListDocument } from './views.js';
+import { releasesDocument, rolloutDocument, rolloutListDocument, rolloutVersion, VerdictCache } from './views.js';
 
 /** Prefix of the dashboard's JSON documents. */
 export const DASHBOARD_API_PREFIX = '/dashboard/api/';
@@ -21,6 +21,19 @@ export interface DashboardContext {
   readonly actions: boolean;
   /** Whether the listener is on a loopback address (reads without a token are possible only then). */
   readonly loopback: boolean;
+}
+
+interface CachedDocument {
+  readonly version: string;
+  readonly body: Buffer;
+  readonly etag: string;
+}
+
+/** Rollout documents kept built (the latest few pages open). */
+const CACHED_DOCUMENTS = 16;
+
+function etagOf(body: Buffer): string {
+  return `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
 }
 
 interface Asset {
@@ -58,6 +71,8 @@ function decodeSegment(segment: string): string | undefined {
 export class Dashboard {
   private readonly access: ReadAccess;
   private readonly assets = new Map<string, Asset>();
+  private readonly documents = new Map<string, CachedDocument>();
+  private readonly verdicts = new VerdictCache();
   private shell: Buffer | undefined;
 
   constructor(
@@ -135,11 +150,7 @@ export class Dashboard {
     const source = ASSET_SOURCES[path];
     if (source === undefined) return undefined;
     const body = Buffer.from(source.source());
-    const asset = {
-      contentType: source.contentType,
-      body,
-      etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`,
-    };
+    const asset = { contentType: source.contentType, body, etag: etagOf(body) };
     this.assets.set(path, asset);
     return asset;
   }
@@ -158,11 +169,11 @@ export class Dashboard {
     const store = this.config.store;
     const now = this.config.clock();
     if (path === `${DASHBOARD_API_PREFIX}rollouts`) {
-      this.json(response, 200, rolloutListDocument(store, now));
+      this.fresh(request, response, Buffer.from(JSON.stringify(rolloutListDocument(store, now))));
       return;
     }
     if (path === `${DASHBOARD_API_PREFIX}releases`) {
-      this.json(response, 200, releasesDocument(store, now));
+      this.fresh(request, response, Buffer.from(JSON.stringify(releasesDocument(store, now))));
       return;
     }
     const match = ROLLOUT_DOCUMENT.exec(path);
@@ -174,15 +185,47 @@ export class Dashboard {
         });
         return;
       }
-      const document = await rolloutDocument(store, id, now, this.config.metricSource);
+      const document = await this.rolloutDocument(id, now);
       if (document === undefined) {
         this.json(response, 404, { error: { code: 'NOT_FOUND', message: `no rollout ${id}` } });
         return;
       }
-      this.json(response, 200, document);
+      this.fresh(request, response, document.body, document.etag);
       return;
     }
     this.json(response, 404, { error: { code: 'NOT_FOUND', message: `no dashboard document ${path}` } });
+  }
+
+  /** A rollout's document, built again only when its version changed (a long rollout's takes a while). */
+  private async rolloutDocument(id: string, now: number): Promise<CachedDocument | undefined> {
+    const store = this.config.store;
+    const version = rolloutVersion(store, id, now);
+    if (version === undefined) return undefined;
+    const cached = this.documents.get(id);
+    if (cached?.version === version) return cached;
+    const document = await rolloutDocument(store, id, now, this.config.metricSource, this.verdicts);
+    if (document === undefined) return undefined;
+    const body = Buffer.from(JSON.stringify(document));
+    const built = { version, body, etag: etagOf(body) };
+    this.documents.delete(id);
+    this.documents.set(id, built);
+    if (this.documents.size > CACHED_DOCUMENTS) {
+      const oldest = this.documents.keys().next().value;
+      if (oldest !== undefined) this.documents.delete(oldest);
+    }
+    return built;
+  }
+
+  /** A JSON document, or 304 when the page already has it (its `If-None-Match`). */
+  private fresh(request: IncomingMessage, response: ServerResponse, body: Buffer, etag: string = etagOf(body)): void {
+    // no-store: the data stays out of disk caches; the page sends its version itself.
+    const headers = { etag, 'cache-control': 'no-store', ...DASHBOARD_SECURITY_HEADERS };
+    if (request.headers['if-none-match'] === etag) {
+      response.writeHead(304, headers);
+      response.end();
+      return;
+    }
+    sendBytes(response, 200, 'application/json', body, headers);
   }
 
   private json(

@@ -9,6 +9,7 @@ import {
   type RolloutRecord,
   type RolloutStore,
   rolloutStatusOf,
+  type StoredVerdict,
 } from '@agent-canary/controller';
 import type { Verdict } from '@agent-canary/conventions';
 import type { MetricSource } from '@agent-canary/gate';
@@ -22,9 +23,9 @@ import {
   type ReleaseRecord,
   readMonitorStatus,
 } from '@agent-canary/monitor';
-import { buildReportData, type ReportData } from '../report/data.js';
+import { buildReportData, type ReportData, thinCheckSeries } from '../report/data.js';
 import type { RolloutSummary, ToolMix } from '../report/model.js';
-import { readRolloutSummary, storeReportSource, toolMixOfWindows } from '../report/store-view.js';
+import { readRolloutHistory, readRolloutSummary, toolMixOfWindows } from '../report/store-view.js';
 
 /** One rollout as the dashboard lists it. */
 export interface DashboardRollout extends Omit<RolloutSummary, 'lastResult'> {
@@ -85,6 +86,25 @@ export interface ReleasesDocument {
 }
 
 const RECENT_ALERTS = 20;
+/** Points per check series a rollout page draws at most (its charts are a few hundred pixels wide). */
+const MAX_POINTS_PER_SERIES = 300;
+/** How long a running rollout's document may be served again unchanged: its "now" moves. */
+const RUNNING_VERSION_MILLIS = 5000;
+
+/**
+ * What a rollout's document depends on, cheap to read: its record's last update, its
+ * latest verdict, its pending routing writes, and for a running rollout the time (in
+ * steps of 5 s). The same version gives the same document, so it can be cached and
+ * answered with 304 Not Modified.
+ */
+export function rolloutVersion(store: RolloutStore, rolloutId: string, nowMillis: number): string | undefined {
+  const record = store.getRollout(rolloutId);
+  if (record === undefined) return undefined;
+  const latest = store.verdicts(rolloutId, 1)[0]?.seq ?? 0;
+  const pending = store.pendingEffects(rolloutId).length;
+  const running = isFinalPhase(record.state.phase) ? 'final' : String(Math.floor(nowMillis / RUNNING_VERSION_MILLIS));
+  return `${record.updatedAtMillis}.${latest}.${pending}.${running}`;
+}
 
 function dashboardRollout(store: RolloutStore, record: RolloutRecord): DashboardRollout {
   const { lastResult, ...summary } = readRolloutSummary(store, record);
@@ -113,20 +133,68 @@ export function rolloutListDocument(store: RolloutStore, nowMillis: number): Rol
 }
 
 /**
- * One rollout with its report data, or undefined when the store has no such rollout. A
- * running rollout's tool mix is read from `metricSource` (since the rollout started) when
- * one is given; a finished one's comes from its post-mortem.
+ * The verdicts of the rollouts a dashboard shows, kept between updates so each update
+ * reads (and parses) only the verdicts stored since the last one: a long rollout has
+ * thousands. Holds the `maxRollouts` most recently read rollouts.
+ */
+export class VerdictCache {
+  private readonly entries = new Map<string, StoredVerdict[]>();
+
+  /** @param maxRollouts rollouts whose verdicts are kept @default 4 */
+  constructor(private readonly maxRollouts = 4) {}
+
+  /** Every verdict of the rollout, oldest first. */
+  verdicts(store: RolloutStore, rolloutId: string): readonly StoredVerdict[] {
+    const known = this.entries.get(rolloutId);
+    let verdicts: StoredVerdict[];
+    if (known === undefined) verdicts = store.verdicts(rolloutId);
+    else {
+      const lastSeq = known.at(-1)?.seq ?? Number.NEGATIVE_INFINITY;
+      // Read the latest few; more only when all of them are new.
+      let latest: StoredVerdict[];
+      for (let count = 64; ; count *= 4) {
+        latest = store.verdicts(rolloutId, count);
+        if (latest.length < count || (latest[0]?.seq ?? 0) <= lastSeq) break;
+      }
+      verdicts = [...known, ...latest.filter((verdict) => verdict.seq > lastSeq)];
+    }
+    this.entries.delete(rolloutId);
+    this.entries.set(rolloutId, verdicts);
+    while (this.entries.size > this.maxRollouts) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest === undefined) break;
+      this.entries.delete(oldest);
+    }
+    return verdicts;
+  }
+}
+
+/**
+ * One rollout with its report data (each check series thinned to about 300 points), or
+ * undefined when the store has no such rollout. A running rollout's tool mix is read from
+ * `metricSource` (since the rollout started) when one is given; a finished one's comes
+ * from its post-mortem. With a `cache`, only the verdicts stored since its last read are read.
  */
 export async function rolloutDocument(
   store: RolloutStore,
   rolloutId: string,
   nowMillis: number,
   metricSource?: MetricSource,
+  cache?: VerdictCache,
 ): Promise<RolloutDocument | undefined> {
   const record = store.getRollout(rolloutId);
   if (record === undefined) return undefined;
-  const report = await buildReportData(storeReportSource(store), rolloutId, nowMillis);
-  if (report === undefined) return undefined;
+  const verdicts = cache === undefined ? store.verdicts(rolloutId) : cache.verdicts(store, rolloutId);
+  const source = {
+    get: async () => readRolloutSummary(store, record),
+    history: async () => readRolloutHistory(store, rolloutId, verdicts),
+  };
+  const full = await buildReportData(source, rolloutId, nowMillis);
+  if (full === undefined) return undefined;
+  const report = {
+    ...full,
+    checks: thinCheckSeries(full.checks, MAX_POINTS_PER_SERIES, full.startMillis, full.endMillis),
+  };
   const toolMix =
     report.toolMix === undefined && !isFinalPhase(record.state.phase) && metricSource !== undefined
       ? await liveToolMix(metricSource, record, nowMillis)

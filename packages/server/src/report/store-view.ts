@@ -7,6 +7,7 @@ import {
   type RolloutRecord,
   type RolloutStore,
   type StoredTransition,
+  type StoredVerdict,
   splitForPercent,
 } from '@agent-canary/controller';
 import type { GateResult, JsonValue } from '@agent-canary/gate';
@@ -132,12 +133,20 @@ export function toolMixOfSnapshot(snapshot: JsonValue | undefined): ToolMix | un
   return toolMixOfWindows(isRecord(snapshot) ? snapshot['windows'] : undefined);
 }
 
-/** Everything the store keeps about one rollout, or undefined when it has no such rollout. */
-export function readRolloutHistory(store: RolloutStore, rolloutId: string): RolloutHistory | undefined {
+/**
+ * Everything the store keeps about one rollout, or undefined when it has no such rollout.
+ * `verdicts`: the rollout's verdicts when the caller has them already (the dashboard reads
+ * only the new ones on each update).
+ */
+export function readRolloutHistory(
+  store: RolloutStore,
+  rolloutId: string,
+  verdicts: readonly StoredVerdict[] = store.verdicts(rolloutId),
+): RolloutHistory | undefined {
   const record = store.getRollout(rolloutId);
   if (!record) return undefined;
   const transitions = store.transitions(rolloutId).map(transitionOf);
-  const evaluations: EvaluationRecord[] = store.verdicts(rolloutId).map((verdict) => {
+  const evaluations: EvaluationRecord[] = verdicts.map((verdict) => {
     // Verdicts do not store the split; it is the one of the latest transition before them.
     const before = transitions.filter((transition) => transition.atMillis <= verdict.atMillis).at(-1);
     return {

@@ -314,7 +314,9 @@ export const ROLLOUT_VIEW_SCRIPT = String.raw`
     var lastRequests = data.requests.length > 0 ? data.requests[data.requests.length - 1].requests : undefined;
     var lastVerdict;
     data.decisions.forEach(function (d) { if (d.verdict) lastVerdict = d.verdict; });
-    var failing = data.checks.filter(function (s) { var p = s.points[s.points.length - 1]; return p && p.verdict === 'fail'; }).map(function (s) { return s.check; });
+    var failing = data.checks.filter(function (s) { var p = s.points[s.points.length - 1]; return p && p.verdict === 'fail'; })
+      .map(function (s) { return s.check; })
+      .filter(function (check, index, all) { return all.indexOf(check) === index; });
     var kpis = [
       ['Outcome', function (value) { value.appendChild(badge(outcome.kind, outcome.text)); }],
       ['Duration', formatOffset(data.endMillis - data.startMillis)],
@@ -397,10 +399,16 @@ export const ROLLOUT_VIEW_SCRIPT = String.raw`
       return s.method !== 'drift' && s.points.some(function (p) { return p.canary !== undefined || p.control !== undefined; });
     });
     if (measured.length === 0) empty(view.metrics, 'No gate metric was measured.');
+    // A check judged by two methods has two series: their titles say which is which.
+    function titleOf(s) {
+      var twins = data.checks.filter(function (other) { return other.check === s.check; }).length;
+      return words(s.check) + (twins > 1 ? ' (' + words(s.method) + ')' : '');
+    }
+    function keyOf(prefix, s) { return prefix + ':' + s.check + ':' + s.method + ':' + s.unit; }
     measured.forEach(function (s) {
       var last = s.points[s.points.length - 1];
       var sub = 'canary ' + fmt(last.canary) + ' \u00b7 control ' + fmt(last.control) + (last.threshold ? ' \u00b7 limit ' + last.threshold.operator + ' ' + fmt(last.threshold.value) : '') + ' \u00b7 per ' + words(s.unit);
-      var figure = panel(view.metrics, 'metric:' + s.check, words(s.check), sub);
+      var figure = panel(view.metrics, keyOf('metric', s), titleOf(s), sub);
       var datasets = ['canary', 'control'].map(function (cohort) {
         var pts = s.points.filter(function (p) { return p[cohort] !== undefined; });
         // Canary evaluations that did not pass are marked in their verdict's colour.
@@ -414,7 +422,7 @@ export const ROLLOUT_VIEW_SCRIPT = String.raw`
         };
       });
       if (last.threshold) datasets.push(limitLine(last.threshold.value, 'limit'));
-      chart(view, figure, 'metric:' + s.check, { type: 'line', label: words(s.check) + ': canary vs control', data: { datasets: datasets }, options: { scales: { x: timeAxis(), y: { grace: '10%' } }, plugins: { legend: { display: false } } } }, 170);
+      chart(view, figure, keyOf('metric', s), { type: 'line', label: titleOf(s) + ': canary vs control', data: { datasets: datasets }, options: { scales: { x: timeAxis(), y: { grace: '10%' } }, plugins: { legend: { display: false } } } }, 170);
     });
     end(view, view.metrics);
 
@@ -426,13 +434,13 @@ export const ROLLOUT_VIEW_SCRIPT = String.raw`
       var points = s.points.filter(function (p) { return p.statistic; });
       var last = points[points.length - 1];
       var peak = points.reduce(function (m, p) { return Math.max(m, p.statistic.eValue); }, 0);
-      var figure = panel(view.sequential, 'sequential:' + s.check, words(s.check), 'e-value ' + fmt(last.statistic.eValue) + ' \u00b7 max ' + fmt(peak) + ' \u00b7 boundary ' + fmt(last.statistic.boundary) + ' (\u03b1 = ' + last.statistic.alpha + ')');
+      var figure = panel(view.sequential, keyOf('sequential', s), titleOf(s), 'e-value ' + fmt(last.statistic.eValue) + ' \u00b7 max ' + fmt(peak) + ' \u00b7 boundary ' + fmt(last.statistic.boundary) + ' (\u03b1 = ' + last.statistic.alpha + ')');
       var ys = points.map(function (p) { return Math.max(1e-3, p.statistic.eValue); });
       var lo = Math.min.apply(null, ys.concat([0.5]));
       var hi = Math.max.apply(null, ys.concat([last.statistic.boundary * 2]));
-      chart(view, figure, 'sequential:' + s.check, {
+      chart(view, figure, keyOf('sequential', s), {
         type: 'line',
-        label: words(s.check) + ': e-value against its boundary',
+        label: titleOf(s) + ': e-value against its boundary',
         data: {
           datasets: [
             {
@@ -487,13 +495,13 @@ export const ROLLOUT_VIEW_SCRIPT = String.raw`
       var last = points[points.length - 1] || s.points[s.points.length - 1];
       var value = function (p) { return p.effect ? p.effect.value : p.canary; };
       var name = last && last.effect ? words(last.effect.name) : 'divergence';
-      var figure = panel(view.drift, 'drift:' + s.check, words(s.check), name + ' ' + fmt(last && value(last)) + (last && last.threshold ? ' \u00b7 tolerance ' + fmt(last.threshold.value) : ''));
+      var figure = panel(view.drift, keyOf('drift', s), titleOf(s), name + ' ' + fmt(last && value(last)) + (last && last.threshold ? ' \u00b7 tolerance ' + fmt(last.threshold.value) : ''));
       var datasets = [{
         label: name, borderColor: COLORS.canary, backgroundColor: alpha(COLORS.canary, 0.15), fill: 'origin', borderWidth: 2, pointRadius: 0, tension: 0.25,
         data: points.map(function (p) { return { x: x(p.atMillis), y: value(p) }; }),
       }];
       if (last && last.threshold) datasets.push(limitLine(last.threshold.value, 'tolerance'));
-      chart(view, figure, 'drift:' + s.check, { type: 'line', label: words(s.check) + ' drift against its tolerance', data: { datasets: datasets }, options: { scales: { x: timeAxis(), y: { beginAtZero: true, grace: '10%' } }, plugins: { legend: { display: false } } } }, 170);
+      chart(view, figure, keyOf('drift', s), { type: 'line', label: titleOf(s) + ' drift against its tolerance', data: { datasets: datasets }, options: { scales: { x: timeAxis(), y: { beginAtZero: true, grace: '10%' } }, plugins: { legend: { display: false } } } }, 170);
     });
     end(view, view.drift);
 
