@@ -206,6 +206,29 @@ describe('dashboard over HTTP', () => {
     expect(releases.releases).toMatchObject([{ id: 'v1', status: 'stable' }]);
     expect(releases.stable.map((entry) => entry.flagKey)).toEqual(['agent', 'other']);
     expect(releases.monitors).toEqual([]);
+    // A monitor that persisted its state shows up, read without running it.
+    store.commitMonitor({
+      monitorId: 'monitor:agent',
+      state: () => ({
+        v: 1,
+        monitorId: 'monitor:agent',
+        release: 'v1',
+        windowIndex: 0,
+        signals: {},
+        updatedAtMillis: 5,
+      }),
+    });
+    const after = JSON.parse((await send(server, '/dashboard/api/releases')).text) as { monitors: unknown[] };
+    expect(after.monitors).toEqual([
+      {
+        monitorId: 'monitor:agent',
+        phase: 'collecting_baseline',
+        release: 'v1',
+        windowIndex: 0,
+        openAlerts: [],
+        recentAlerts: [],
+      },
+    ]);
   });
 
   it('lets a loopback client read without a token only when it names a loopback host', async () => {
