@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildReportData, renderReportHtml } from '@agent-canary/cli';
+import { memoryReportSource, syntheticRollout } from '@agent-canary/server/testing';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { memoryStore, syntheticRollout } from '../packages/cli/src/testing-fixtures/synthetic-rollout.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const OUTPUT = join(import.meta.dirname, '..', '.test-output');
@@ -71,7 +71,7 @@ describe.skipIf(!available)(
     it('renders every chart with pixels, offline, and saves a screenshot', async () => {
       const hostile = '<img src=x onerror="window.__xss=1">';
       const rollout = syntheticRollout({ canaryRelease: `support-v2 ${hostile}`, pauseReason: `</script>${hostile}` });
-      const data = await buildReportData(memoryStore([rollout]), rollout.summary.id, rollout.endMillis + 60_000);
+      const data = await buildReportData(memoryReportSource([rollout]), rollout.summary.id, rollout.endMillis + 60_000);
       expect(data).toBeDefined();
       mkdirSync(OUTPUT, { recursive: true });
       const file = join(OUTPUT, 'report.html');
@@ -112,6 +112,15 @@ describe.skipIf(!available)(
       expect(await page.locator('h1').textContent()).toContain('support-agent-7f3a');
       expect(await page.locator('.lede strong').first().textContent()).toBe(`support-v2 ${hostile}`);
       expect(await page.locator('table.decisions tbody tr').count()).toBe(data!.decisions.length);
+      // Every decision with its evidence, non-passing checks first; hostile reasons as text.
+      const rows = page.locator('table.decisions tbody tr');
+      expect(await rows.nth(2).locator('.reason').textContent()).toBe(`</script>${hostile}`);
+      const rollback = rows.last();
+      expect(await rollback.locator('.transition').textContent()).toBe('canary@50% → rolled_back');
+      const evidence = await rollback.locator('ul.evidence li').allTextContents();
+      expect(evidence.some((item) => item.includes('tool_success_rate') && item.includes('e-value'))).toBe(true);
+      expect(await rollback.locator('ul.evidence .badge-pass').count()).toBe(0);
+      expect(await rollback.locator('.muted').last().textContent()).toMatch(/other checks? passed/);
 
       // A full-page capture resizes the viewport, and Chart.js redraws resized charts on the
       // next frame: grow the viewport to the page first, let it redraw, check again, capture.

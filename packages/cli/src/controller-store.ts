@@ -8,36 +8,39 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
+  CONTROLLER_ERROR_CODE,
   isFinalPhase,
   type Notifier,
   RolloutController,
   type RolloutRecord,
   RolloutStore,
   rolloutStatusOf,
-  type StoredTransition,
-  splitForPercent,
   webhookNotifier,
 } from '@agent-canary/controller';
 import type { RoutingAdapter } from '@agent-canary/conventions';
-import type { GateEvaluator, GateResult, JsonValue } from '@agent-canary/gate';
+import type { GateEvaluator } from '@agent-canary/gate';
+import {
+  type ManualActionAnswer,
+  type ManualActionHandler,
+  readRolloutHistory,
+  readRolloutSummary,
+} from '@agent-canary/server';
 import type { RolloutDefinition, RoutingDefinition } from './config.js';
 import { EXIT_CODE } from './exit-codes.js';
 import { CliFailure } from './output.js';
-import {
-  type ActionOutcome,
-  type Attribution,
-  type CliStore,
-  type EvaluationRecord,
-  type ManualAction,
-  type OpenStore,
-  type OpenStoreContext,
-  ROLLOUT_OUTCOME,
-  type RolloutHistory,
-  type RolloutOutcome,
-  type RolloutSummary,
-  type ToolMix,
-  type TransitionRecord,
+import type {
+  ActionOutcome,
+  Attribution,
+  CliStore,
+  ManualAction,
+  OpenStore,
+  OpenStoreContext,
+  RolloutHistory,
+  RolloutSummary,
 } from './store.js';
+
+// The CLI exported these before the report moved to the server package.
+export { sharesOfLabel, toolMixOfSnapshot } from '@agent-canary/server';
 
 /** Creates the routing adapter the controller writes splits with. */
 export type RoutingFactory = (routing: RoutingDefinition) => RoutingAdapter | Promise<RoutingAdapter>;
@@ -61,96 +64,83 @@ const NO_GATE: GateEvaluator = {
   evaluate: () => Promise.reject(new Error('the agent-canary CLI does not evaluate the gate')),
 };
 
-const OUTCOME_OF_PHASE: Readonly<Record<string, RolloutOutcome>> = {
-  promoted: ROLLOUT_OUTCOME.promoted,
-  rolled_back: ROLLOUT_OUTCOME.rolledBack,
-  aborted: ROLLOUT_OUTCOME.aborted,
-};
-
-/**
- * Shares (percent) encoded in a transition label such as `canary@20%`, `paused@5%`,
- * `promoted`: the fallback for transitions stored before the store kept the split.
- */
-export function sharesOfLabel(label: string): { canaryPercent: number; controlPercent: number } {
-  if (label === 'promoted') return { canaryPercent: 100, controlPercent: 0 };
-  const match = /@(\d+(?:\.\d+)?)%$/.exec(label);
-  if (!match) return { canaryPercent: 0, controlPercent: 0 };
-  const canaryPercent = Number(match[1]);
-  return { canaryPercent, controlPercent: splitForPercent(canaryPercent).controlBasisPoints / 100 };
-}
-
-function summaryOf(record: RolloutRecord, lastResult: GateResult | undefined): RolloutSummary {
-  const state = record.state;
-  const outcome = OUTCOME_OF_PHASE[state.phase];
-  const { routing } = rolloutStatusOf(record);
-  return {
-    id: record.id,
-    flagKey: record.flagKey,
-    canaryRelease: record.config.canaryRelease,
-    stableRelease: record.config.stableRelease,
-    state: state.awaitingApproval && state.phase === 'canary' ? 'awaiting_approval' : state.phase,
-    stepIndex: state.stepIndex,
-    stepCount: record.config.steps.length,
-    canaryPercent: state.phase === 'promoted' ? 100 : state.canaryBasisPoints / 100,
-    ...(outcome ? { outcome } : {}),
-    ...(state.startedAtMillis === undefined ? {} : { startedAtMillis: state.startedAtMillis }),
-    updatedAtMillis: state.updatedAtMillis,
-    ...(lastResult ? { lastResult } : {}),
-    ...(routing.pending ? { routingPending: true, routing } : {}),
-  };
-}
-
-function transitionOf(stored: StoredTransition): TransitionRecord {
-  return {
-    atMillis: stored.atMillis,
-    from: stored.from,
-    to: stored.to,
-    cause: stored.trigger,
-    actor: stored.actor,
-    reason: stored.reason,
-    ...(stored.canaryBasisPoints === undefined || stored.controlBasisPoints === undefined
-      ? sharesOfLabel(stored.to)
-      : { canaryPercent: stored.canaryBasisPoints / 100, controlPercent: stored.controlBasisPoints / 100 }),
-    ...(stored.evidence ? { result: stored.evidence } : {}),
-  };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+/** What {@link actionController} needs. */
+export interface ActionControllerOptions {
+  readonly store: RolloutStore;
+  /** Where the controller writes the split of an action. */
+  readonly routing: RoutingAdapter;
+  /** @default [] */
+  readonly notifiers?: readonly Notifier[];
+  /** @default Date.now */
+  readonly clock?: () => number;
+  /** Environment the controller resolves rollout options with. @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 /**
- * Tool mix per cohort from a gate snapshot (`{ windows: { cohorts: { canary: {
- * toolCallsByName: { name: { calls } } } } } }`, the in-process source's shape). Returns
- * undefined for any other shape: the report then says no snapshot was kept.
+ * A controller for starting rollouts and applying manual actions from outside the
+ * process that serves traffic: it writes the store and the routing like any controller,
+ * and never evaluates the gate (that process does).
  */
-export function toolMixOfSnapshot(snapshot: JsonValue | undefined): ToolMix | undefined {
-  const windows = isRecord(snapshot) ? snapshot['windows'] : undefined;
-  const cohorts = isRecord(windows) ? windows['cohorts'] : undefined;
-  if (!isRecord(cohorts)) return undefined;
-  const calls = (cohort: string): Map<string, number> => {
-    const byName = isRecord(cohorts[cohort])
-      ? (cohorts[cohort] as Record<string, unknown>)['toolCallsByName']
-      : undefined;
-    const out = new Map<string, number>();
-    if (!isRecord(byName)) return out;
-    for (const [name, counts] of Object.entries(byName)) {
-      const value = isRecord(counts) ? counts['calls'] : undefined;
-      if (typeof value === 'number' && value > 0) out.set(name, value);
+export function actionController(options: ActionControllerOptions): RolloutController {
+  return new RolloutController({
+    store: options.store,
+    routing: options.routing,
+    gate: NO_GATE,
+    notifiers: options.notifiers ?? [],
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.env ? { env: options.env } : {}),
+  });
+}
+
+/** What {@link storedRolloutActions} needs. */
+export interface StoredRolloutActionsOptions {
+  readonly store: RolloutStore;
+  /** A controller on `store` that never ticks (its routing adapter writes the split). */
+  readonly controller: () => Promise<RolloutController>;
+  /** @default Date.now */
+  readonly clock?: () => number;
+}
+
+/**
+ * Applies manual actions to any rollout of a store that another process drives: a
+ * controller on the same store is restored for the rollout and acts, so the state machine,
+ * the audit log, the routing write and the notifications are exactly those of the running
+ * controller (which reads its state from the store on every tick). A finished rollout is
+ * refused without restoring it (restoring would re-apply its final split over a newer
+ * rollout's), and the refusal is audited like every other — except a rollback of a
+ * rolled-back or aborted rollout, which re-asserts the stable split (the controller refuses
+ * it when a newer rollout of the flag runs).
+ */
+export function storedRolloutActions(options: StoredRolloutActionsOptions): ManualActionHandler {
+  const clock = options.clock ?? Date.now;
+  return async (rolloutId, action, input): Promise<ManualActionAnswer | undefined> => {
+    const record = options.store.getRollout(rolloutId);
+    if (!record) return undefined;
+    // A rollback of a rolled-back or aborted rollout re-asserts the stable split: the controller writes it.
+    const reassert =
+      action === 'rollback' && (record.state.phase === 'rolled_back' || record.state.phase === 'aborted');
+    if (isFinalPhase(record.state.phase) && !reassert) {
+      const hint = record.state.phase === 'promoted' ? '' : '; `rollout rollback` re-applies the stable split';
+      const message = `rollout ${rolloutId} already ended (${record.state.phase})${hint}`;
+      options.store.recordManualAction(rolloutId, {
+        atMillis: clock(),
+        action,
+        actor: input.actor,
+        reason: input.reason,
+        accepted: false,
+        outcome: message,
+      });
+      return {
+        ok: false,
+        error: { code: CONTROLLER_ERROR_CODE.invalidTransition, message },
+        status: rolloutStatusOf(record),
+      };
     }
-    return out;
+    const controller = await options.controller();
+    await controller.restore(rolloutId);
+    return controller[action](input);
   };
-  const canary = calls('canary');
-  const control = calls('control');
-  const tools = [...new Set([...canary.keys(), ...control.keys()])].sort(
-    (a, b) => (control.get(b) ?? 0) + (canary.get(b) ?? 0) - (control.get(a) ?? 0) - (canary.get(a) ?? 0),
-  );
-  if (tools.length === 0) return undefined;
-  const shares = (counts: Map<string, number>) => {
-    const total = [...counts.values()].reduce((sum, value) => sum + value, 0);
-    return tools.map((tool) => (total > 0 ? (counts.get(tool) ?? 0) / total : 0));
-  };
-  return { tools, share: { canary: shares(canary), control: shares(control) } };
 }
 
 class ControllerCliStore implements CliStore {
@@ -175,23 +165,17 @@ class ControllerCliStore implements CliStore {
       );
     }
     this.routing ??= await this.options.routing(routing);
-    const notifiers: Notifier[] = webhookUrl ? [webhookNotifier({ url: webhookUrl })] : [];
-    return new RolloutController({
+    return actionController({
       store: this.store,
       routing: this.routing,
-      gate: NO_GATE,
-      notifiers,
+      notifiers: webhookUrl ? [webhookNotifier({ url: webhookUrl })] : [],
       ...(this.options.clock ? { clock: this.options.clock } : {}),
       ...(this.options.env ? { env: this.options.env } : {}),
     });
   }
 
-  private lastResult(rolloutId: string): GateResult | undefined {
-    return this.store.verdicts(rolloutId, 1)[0]?.result;
-  }
-
   private summary(record: RolloutRecord): RolloutSummary {
-    return summaryOf(record, this.lastResult(record.id));
+    return readRolloutSummary(this.store, record);
   }
 
   async start(definition: RolloutDefinition, actor: string): Promise<RolloutSummary> {
@@ -223,57 +207,28 @@ class ControllerCliStore implements CliStore {
   }
 
   async act(rolloutId: string, action: ManualAction, by: Attribution): Promise<ActionOutcome> {
-    const record = this.store.getRollout(rolloutId);
-    if (!record) return { accepted: false, reason: `no rollout ${rolloutId} in the store` };
-    // A rollback of a rolled-back or aborted rollout re-asserts the stable split: the controller writes it.
-    const reassert =
-      action === 'rollback' && (record.state.phase === 'rolled_back' || record.state.phase === 'aborted');
-    if (isFinalPhase(record.state.phase) && !reassert) {
-      // Refused here, as the reducer would, without needing a routing adapter to restore
-      // the controller first; still audited like every refused action.
-      const hint = record.state.phase === 'promoted' ? '' : '; `rollout rollback` re-applies the stable split';
-      const reason = `rollout ${rolloutId} already ended (${record.state.phase})${hint}`;
-      this.store.recordManualAction(rolloutId, {
-        atMillis: (this.options.clock ?? Date.now)(),
-        action,
-        actor: by.actor,
-        reason: by.reason,
-        accepted: false,
-        outcome: reason,
-      });
-      return { accepted: false, reason, rollout: this.summary(record) };
-    }
     const definition = this.context.definition;
-    const controller = await this.controller(
-      definition?.routing ?? { provider: 'embedded', options: {} },
-      definition?.notifications.webhookUrl,
-    );
-    await controller.restore(rolloutId);
-    const result = await controller[action](by);
-    const after = this.store.getRollout(rolloutId) ?? record;
+    const act = storedRolloutActions({
+      store: this.store,
+      controller: () =>
+        this.controller(
+          definition?.routing ?? { provider: 'embedded', options: {} },
+          definition?.notifications.webhookUrl,
+        ),
+      ...(this.options.clock ? { clock: this.options.clock } : {}),
+    });
+    const answer = await act(rolloutId, action, by);
+    if (answer === undefined) return { accepted: false, reason: `no rollout ${rolloutId} in the store` };
+    const after = this.store.getRollout(rolloutId);
     return {
-      accepted: result.ok,
-      reason: result.ok ? result.status.reason : result.error.message,
-      rollout: this.summary(after),
+      accepted: answer.ok,
+      reason: answer.ok ? answer.status.reason : answer.error.message,
+      ...(after ? { rollout: this.summary(after) } : {}),
     };
   }
 
   async history(rolloutId: string): Promise<RolloutHistory | undefined> {
-    const record = this.store.getRollout(rolloutId);
-    if (!record) return undefined;
-    const transitions = this.store.transitions(rolloutId).map(transitionOf);
-    const evaluations: EvaluationRecord[] = this.store.verdicts(rolloutId).map((verdict) => {
-      // Verdicts do not store the split; it is the one of the latest transition before them.
-      const before = transitions.filter((transition) => transition.atMillis <= verdict.atMillis).at(-1);
-      return {
-        atMillis: verdict.atMillis,
-        canaryPercent: before?.canaryPercent ?? 0,
-        controlPercent: before?.controlPercent ?? 0,
-        result: verdict.result,
-      };
-    });
-    const toolMix = toolMixOfSnapshot(this.store.getPostMortem(rolloutId)?.gateSnapshot);
-    return { steps: record.config.steps, transitions, evaluations, ...(toolMix ? { toolMix } : {}) };
+    return readRolloutHistory(this.store, rolloutId);
   }
 
   async close(): Promise<void> {

@@ -28,8 +28,19 @@ export {
   ROUTING_PROVIDER,
   safeParseRolloutDefinition,
 } from './config.js';
-export type { ControllerStoreOptions, RoutingFactory } from './controller-store.js';
-export { controllerStoreOpener, sharesOfLabel, toolMixOfSnapshot } from './controller-store.js';
+export type {
+  ActionControllerOptions,
+  ControllerStoreOptions,
+  RoutingFactory,
+  StoredRolloutActionsOptions,
+} from './controller-store.js';
+export {
+  actionController,
+  controllerStoreOpener,
+  sharesOfLabel,
+  storedRolloutActions,
+  toolMixOfSnapshot,
+} from './controller-store.js';
 export type { ExitCode } from './exit-codes.js';
 export { EXIT_CODE } from './exit-codes.js';
 export type { CliIo } from './io.js';
@@ -40,10 +51,23 @@ export type { RunDependencies } from './program.js';
 export { run } from './program.js';
 export type { Progress, ProgressOptions, ProgressState, StatusLine } from './progress.js';
 export { createProgress, createStatusLine, formatProgress } from './progress.js';
-export type { CheckPoint, CheckSeries, ReportData, ReportDecision, RequestPoint, SharePoint } from './report/data.js';
-export { buildReportData, checkSeriesOf } from './report/data.js';
-export type { RenderReportOptions } from './report/html.js';
-export { escapeHtml, jsonForScript, loadChartJsSource, renderReportHtml } from './report/html.js';
+export type {
+  CheckPoint,
+  CheckSeries,
+  RenderReportOptions,
+  ReportData,
+  ReportDecision,
+  RequestPoint,
+  SharePoint,
+} from './report.js';
+export {
+  buildReportData,
+  checkSeriesOf,
+  escapeHtml,
+  jsonForScript,
+  loadChartJsSource,
+  renderReportHtml,
+} from './report.js';
 export type { CliRoutingOptions, LangfuseClientSettings } from './routing.js';
 export { cliRoutingFactory, createRoutingAdapter, LANGFUSE_CLIENT_ENV, ROUTING_FILE_ENV } from './routing.js';
 export type {

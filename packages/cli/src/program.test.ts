@@ -4,13 +4,15 @@ import { join } from 'node:path';
 import { RolloutController, RolloutStore } from '@agent-canary/controller';
 import { InMemoryRoutingAdapter } from '@agent-canary/conventions/testing';
 import type { GateEvaluator, GateResult } from '@agent-canary/gate';
+import { syntheticRollout } from '@agent-canary/server/testing';
 import { describe, expect, it } from 'vitest';
 import { controllerStoreOpener } from './controller-store.js';
 import { EXIT_CODE } from './exit-codes.js';
 import type { CliIo } from './io.js';
 import { type RunDependencies, run } from './program.js';
+import type { ReportData } from './report.js';
 import type { RolloutSummary } from './store.js';
-import { memoryStore, syntheticRollout } from './testing-fixtures/synthetic-rollout.js';
+import { memoryStore } from './testing-fixtures/memory-store.js';
 
 interface Captured {
   readonly io: CliIo;
@@ -67,6 +69,7 @@ const COMMANDS = [
   ['demo'],
   ['simulate'],
   ['serve'],
+  ['dashboard'],
 ] as const;
 
 function commandsInHelp(help: string): string[] {
@@ -386,11 +389,19 @@ describe('against the real controller store (SQLite)', () => {
     expect(written.evaluations).toBe(3);
     expect(existsSync(written.out)).toBe(true);
     const html = readFileSync(written.out, 'utf8');
-    expect(html).toContain('canary@5% → <strong>paused@5%</strong>');
-    expect(html).toContain('by bob');
-    expect(html).toContain('tool_success_rate: canary &lt;b&gt;80%&lt;/b&gt; vs control 97%');
-    expect(html).toContain('v2 &lt;script&gt;');
+    // The page draws from the data embedded in it (the browser test checks the drawing).
+    const embedded = /<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(html)?.[1];
+    const data = JSON.parse(embedded ?? '{}') as ReportData;
+    expect(data.decisions).toContainEqual(
+      expect.objectContaining({ from: 'canary@5%', to: 'paused@5%', actor: 'bob', reason: 'paused by bob: stand-up' }),
+    );
+    expect(data.decisions.at(-1)?.evidence.map((evidence) => evidence.reason)).toContain(
+      'tool_success_rate: canary <b>80%</b> vs control 97%',
+    );
+    expect(data.rollout.canaryRelease).toBe('v2 <script>');
+    expect(html).toContain('<title>Rollout r-1: v2 &lt;script&gt;</title>');
     expect(html).not.toContain('v2 <script>');
+    expect(html).not.toContain('<b>80%');
 
     expect(await go(['report', '--rollout', 'nope', '--store', 'state.db'])).toBe(EXIT_CODE.runtime);
   });

@@ -9,6 +9,7 @@ import { RELEASE_STATUS, type ReleaseStatus } from '@agent-canary/monitor';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { configValidate } from './commands/config.js';
 import { type CommandContext, DEFAULT_STORE_PATH, ENV } from './commands/context.js';
+import { DASHBOARD_PORT, dashboardCommand } from './commands/dashboard.js';
 import { type DemoRunner, demoCommand } from './commands/demo.js';
 import { monitorCommand, PROMETHEUS_URL_ENV } from './commands/monitor.js';
 import { releaseCreate, releaseList, releaseShow } from './commands/release.js';
@@ -30,7 +31,7 @@ export interface RunDependencies {
   readonly now?: () => number;
   /** Waits; resolves early when `signal` aborts. @default a `setTimeout` promise */
   readonly sleep?: (millis: number, signal?: AbortSignal) => Promise<void>;
-  /** Stops long-running commands (`monitor`, `serve`); the binary aborts it on SIGINT / SIGTERM. @default never */
+  /** Stops long-running commands (`monitor`, `serve`, `dashboard`, `demo --dashboard`); the binary aborts it on SIGINT / SIGTERM. @default never */
   readonly shutdown?: AbortSignal;
   /** Metric source of `monitor` instead of the Prometheus HTTP API (tests, embedding). @default Prometheus at `--prometheus` */
   readonly metricSource?: MetricSource;
@@ -67,7 +68,8 @@ Environment:
   ${ENV.actor}    who is acting, for the audit log (same as --actor; default $USER)
   AGENT_CANARY_ROUTING_FILE  embedded routing state file, when routing.options.path is not set
   ${PROMETHEUS_URL_ENV}  Prometheus HTTP API the monitor reads (same as --prometheus)
-  AGENT_CANARY_API_TOKEN  bearer token of the serve API (same as --token)
+  AGENT_CANARY_API_TOKEN  bearer token of the controller API of serve and dashboard (same as --token)
+  AGENT_CANARY_DASHBOARD_TOKEN  token granting read access to the dashboard (same as --dashboard-token)
   Routing providers read their own variables (UNLEASH_*, LAUNCHDARKLY_*, LANGFUSE_*, ...): see docs/cli.md
 
 Exit codes:
@@ -109,6 +111,14 @@ function integerOption(value: string): number {
   return number;
 }
 
+function positiveOption(value: string): number {
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number) || number <= 0) {
+    throw new InvalidArgumentError('expected a positive number');
+  }
+  return number;
+}
+
 function collect(value: string, previous: readonly string[] = []): string[] {
   return [...previous, value];
 }
@@ -137,7 +147,7 @@ function buildProgram(
   program
     .description(
       'Canary releases for LLM agents: start, watch and steer rollouts, report on them, register releases, ' +
-        'watch for drift, and serve the controller.',
+        'watch for drift, and serve the controller and its live dashboard.',
     )
     .version(VERSION, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help for a command')
@@ -354,10 +364,40 @@ function buildProgram(
     )
     .option('--seed <n>', 'seed of the traffic and the simulated model (default 42)', integerOption)
     .option('--out-dir <dir>', 'directory for the store, routing state and report.html (replaced)', 'agent-canary-demo')
+    .option('--dashboard', 'watch it live: serve the dashboard while it runs (paced), and after it ends until Ctrl-C')
+    .option('--port <port>', `dashboard port (default ${DASHBOARD_PORT}; 0 picks a free one)`, integerOption)
+    .option('--host <host>', 'dashboard interface (default 127.0.0.1)')
+    .option(
+      '--speed <x>',
+      'virtual minutes per wall-clock minute (default 60 with --dashboard, else flat out)',
+      positiveOption,
+    )
+    .option(
+      '--token <token>',
+      'controller API token of the page actions (env AGENT_CANARY_API_TOKEN; default: made up)',
+    )
     .addOption(jsonOption())
-    .action(async (options: { scenario: string; seed?: number; outDir: string; json?: boolean }) => {
-      setExit(await demoCommand(context, { ...options, json: options.json === true }, dependencies.runDemo));
-    });
+    .action(
+      async (options: {
+        scenario: string;
+        seed?: number;
+        outDir: string;
+        json?: boolean;
+        dashboard?: boolean;
+        port?: number;
+        host?: string;
+        speed?: number;
+        token?: string;
+      }) => {
+        setExit(
+          await demoCommand(
+            context,
+            { ...options, json: options.json === true, dashboard: options.dashboard === true },
+            dependencies.runDemo,
+          ),
+        );
+      },
+    );
 
   program
     .command('simulate')
@@ -395,7 +435,9 @@ function buildProgram(
 
   program
     .command('serve')
-    .description('receive OTLP traces, run the controller on them and serve its HTTP API (until SIGINT/SIGTERM)')
+    .description(
+      'receive OTLP traces, run the controller on them, serve its HTTP API and the live dashboard (until SIGINT/SIGTERM)',
+    )
     .option('-c, --config <path>', `rollout definition: routing, gate, webhook, rollout to start (env ${ENV.config})`)
     .addOption(
       new Option('--routing <provider>', "routing provider, overriding the definition's").choices(
@@ -405,6 +447,10 @@ function buildProgram(
     .option('--port <port>', 'TCP port (0 picks a free one)', integerOption, 4318)
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--token <token>', 'bearer token of the controller API (prefer env AGENT_CANARY_API_TOKEN)')
+    .option(
+      '--dashboard-token <token>',
+      'token granting read access to the dashboard (prefer env AGENT_CANARY_DASHBOARD_TOKEN)',
+    )
     .addOption(storeOption())
     .option('--snapshot <file>', 'behaviour processor snapshot file (keeps its state across restarts)')
     .option('--monitor', 'also watch the stable release for behaviour drift')
@@ -417,6 +463,7 @@ function buildProgram(
         port: number;
         host: string;
         token?: string;
+        dashboardToken?: string;
         store?: string;
         snapshot?: string;
         monitor?: boolean;
@@ -426,6 +473,38 @@ function buildProgram(
         setExit(
           await serveCommand(context, { ...options, monitor: options.monitor === true, json: options.json === true }),
         );
+      },
+    );
+
+  program
+    .command('dashboard')
+    .description(
+      'serve the live dashboard for a store another process writes, e.g. the embedded default (until SIGINT/SIGTERM)',
+    )
+    .option(
+      '--store <path>',
+      `the embedded state directory (state.db, routing.json) or the store file (env ${ENV.store}; default ${DEFAULT_STORE_PATH})`,
+    )
+    .option('-c, --config <path>', `rollout definition: the routing and webhook actions use (env ${ENV.config})`)
+    .option('--port <port>', 'TCP port (0 picks a free one)', integerOption, DASHBOARD_PORT)
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--token <token>', 'controller API token: turns the page actions on (prefer env AGENT_CANARY_API_TOKEN)')
+    .option(
+      '--dashboard-token <token>',
+      'token granting read access to the dashboard (prefer env AGENT_CANARY_DASHBOARD_TOKEN)',
+    )
+    .addOption(jsonOption())
+    .action(
+      async (options: {
+        store?: string;
+        config?: string;
+        port: number;
+        host: string;
+        token?: string;
+        dashboardToken?: string;
+        json?: boolean;
+      }) => {
+        setExit(await dashboardCommand(context, { ...options, json: options.json === true }));
       },
     );
 

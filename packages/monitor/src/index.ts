@@ -10,7 +10,7 @@ export type {
   MonitorStatus,
   MonitorTickResult,
 } from './drift/monitor.js';
-export { createBehaviorMonitor, MONITOR_PHASE, runMonitor } from './drift/monitor.js';
+export { createBehaviorMonitor, MONITOR_PHASE, readMonitorStatus, runMonitor } from './drift/monitor.js';
 export { evaluateSignals } from './drift/signals.js';
 export type {
   BehaviorBaseline,

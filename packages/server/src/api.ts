@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
-  type ActionResult,
+  type ActionInput,
   CONTROLLER_ERROR_CODE,
   MANUAL_ACTION,
   type ManualAction,
@@ -18,6 +18,29 @@ import { mediaType, readBody, sendJson } from './http.js';
 export const API_ACTION = MANUAL_ACTION;
 /** A manual action of the API. */
 export type ApiAction = ManualAction;
+
+/**
+ * The answer to a manual action: the controller's `ActionResult`, or a refusal with a
+ * code and a message (which the API and the dashboard show as they are).
+ */
+export type ManualActionAnswer =
+  | { readonly ok: true; readonly status: RolloutStatus }
+  | {
+      readonly ok: false;
+      readonly error: { readonly code: string; readonly message: string };
+      readonly status?: RolloutStatus;
+    };
+
+/**
+ * Applies manual actions to rollouts that the server's own controller does not drive (the
+ * `agent-canary dashboard` command over a store written by another process). Resolves to
+ * undefined when the store has no such rollout.
+ */
+export type ManualActionHandler = (
+  rolloutId: string,
+  action: ApiAction,
+  input: ActionInput,
+) => Promise<ManualActionAnswer | undefined>;
 
 /** Error codes of API answers (besides the controller's own `AGENT_CANARY_*` codes). */
 export const API_ERROR_CODE = {
@@ -40,7 +63,8 @@ function digest(value: string): Buffer {
 
 /**
  * The controller's HTTP API: rollout status, verdict history with evidence, and manual
- * actions, behind a bearer token compared in constant time.
+ * actions, behind a bearer token compared in constant time. Actions on the rollout the
+ * controller drives go to it; actions on other rollouts go to `actions` when given.
  */
 export class ControllerApi {
   private readonly tokenDigest: Buffer;
@@ -49,8 +73,14 @@ export class ControllerApi {
     token: string,
     private readonly controller: RolloutController | undefined,
     private readonly store: RolloutStore | undefined,
+    private readonly actions?: ManualActionHandler,
   ) {
     this.tokenDigest = digest(token);
+  }
+
+  /** True when the API can act on rollouts (a controller or an action handler). */
+  get acts(): boolean {
+    return this.controller !== undefined || this.actions !== undefined;
   }
 
   /** True when the path belongs to this API. */
@@ -141,7 +171,12 @@ export class ControllerApi {
       return;
     }
     const controller = this.controller;
-    if (controller === undefined || currentRolloutId(controller) !== id) {
+    let answer: ManualActionAnswer | undefined;
+    if (controller !== undefined && currentRolloutId(controller) === id) answer = await controller[action](input.value);
+    else if (this.actions !== undefined) {
+      answer = await this.actions(id, action, input.value);
+      if (answer === undefined) return this.notFound(response, id);
+    } else {
       const known = this.statusOf(id) !== undefined;
       sendJson(response, known ? 409 : 404, {
         error: {
@@ -151,15 +186,14 @@ export class ControllerApi {
       });
       return;
     }
-    const result: ActionResult = await controller[action](input.value);
-    if (result.ok) {
-      sendJson(response, 200, { ok: true, status: result.status });
+    if (answer.ok) {
+      sendJson(response, 200, { ok: true, status: answer.status });
       return;
     }
     sendJson(response, 409, {
       ok: false,
-      error: { code: result.error.code, message: result.error.message },
-      status: result.status,
+      error: { code: answer.error.code, message: answer.error.message },
+      ...(answer.status === undefined ? {} : { status: answer.status }),
     });
   }
 

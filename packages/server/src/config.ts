@@ -1,6 +1,8 @@
 import type { RolloutController, RolloutStore } from '@agent-canary/controller';
 import { ConfigError } from '@agent-canary/conventions';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { ManualActionHandler } from './api.js';
+import { type DashboardConfig, type DashboardOptions, resolveDashboardConfig } from './dashboard/config.js';
 
 /** Environment variables read by {@link resolveServerConfig}. */
 export const SERVER_ENV = Object.freeze({
@@ -22,8 +24,20 @@ export interface ServerOptions {
   /** Store the API reads rollouts and verdicts from; closed on shutdown. @default undefined */
   readonly store?: RolloutStore;
   /**
+   * Applies the API's manual actions to rollouts `controller` does not drive (the
+   * `agent-canary dashboard` command over a store another process writes).
+   * @default undefined (actions only on the controller's own rollout)
+   */
+  readonly actions?: ManualActionHandler;
+  /**
+   * The live dashboard at `/` (pages, assets, and the read-only JSON they poll); off
+   * when absent. See `DashboardOptions` for how read access is granted.
+   * @default undefined
+   */
+  readonly dashboard?: DashboardOptions;
+  /**
    * Bearer token required on every `/v1/rollouts` request (compared in constant time).
-   * Required when `controller` or `store` is set.
+   * Required when `controller`, `store` or `actions` is set.
    * @default env `AGENT_CANARY_API_TOKEN`
    */
   readonly apiToken?: string;
@@ -66,6 +80,8 @@ export interface ServerConfig {
   readonly spanProcessors: readonly SpanProcessor[];
   readonly controller: RolloutController | undefined;
   readonly store: RolloutStore | undefined;
+  readonly actions: ManualActionHandler | undefined;
+  readonly dashboard: DashboardConfig | undefined;
   readonly apiToken: string | undefined;
   readonly host: string;
   readonly port: number;
@@ -116,7 +132,7 @@ function positiveInteger(options: ServerOptions, field: PositiveField): number {
  * Resolves options against {@link SERVER_DEFAULTS} and the environment
  * (defaults < environment < options).
  * @throws ConfigError naming the field when a value is invalid, or when the controller API
- *   is enabled without a token.
+ *   is enabled without a token (the dashboard alone needs none).
  */
 export function resolveServerConfig(
   options: ServerOptions = {},
@@ -140,7 +156,14 @@ export function resolveServerConfig(
   }
   const envToken = env[SERVER_ENV.apiToken];
   const apiToken = options.apiToken ?? (envToken === '' ? undefined : envToken);
-  const apiEnabled = options.controller !== undefined || options.store !== undefined;
+  const apiEnabled = options.controller !== undefined || options.store !== undefined || options.actions !== undefined;
+  if (options.actions !== undefined && typeof options.actions !== 'function') {
+    throw new ConfigError({
+      path: 'actions',
+      expected: 'a function (rolloutId, action, input)',
+      received: options.actions,
+    });
+  }
   if (apiToken !== undefined && (typeof apiToken !== 'string' || apiToken.length < MIN_TOKEN_LENGTH)) {
     throw new ConfigError({
       path: 'apiToken',
@@ -158,6 +181,8 @@ export function resolveServerConfig(
     spanProcessors: Object.freeze([...spanProcessors]),
     controller: options.controller,
     store: options.store,
+    actions: options.actions,
+    dashboard: options.dashboard === undefined ? undefined : resolveDashboardConfig(options.dashboard, env),
     apiToken,
     host,
     port,

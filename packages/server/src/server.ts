@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { diag } from '@opentelemetry/api';
 import { ControllerApi } from './api.js';
 import { resolveServerConfig, type ServerConfig, type ServerOptions } from './config.js';
+import { isLoopbackHost } from './dashboard/access.js';
+import { Dashboard } from './dashboard/dashboard.js';
 import { sendJson } from './http.js';
 import { emptyReceiverStats, type ReceiverStats, TraceReceiver } from './receiver.js';
 
@@ -33,8 +35,8 @@ export interface AgentCanaryServer {
 
 /**
  * Starts `agent-canary serve`: the OTLP/HTTP trace receiver (`POST /v1/traces`), the
- * controller API (`/v1/rollouts/...`, bearer token), `GET /healthz` and `GET /readyz`,
- * on one `node:http` listener.
+ * controller API (`/v1/rollouts/...`, bearer token), the live dashboard (`/`, when
+ * `dashboard` is given), `GET /healthz` and `GET /readyz`, on one `node:http` listener.
  *
  * @throws ConfigError for invalid options; the listen error when the port is taken.
  * @example
@@ -51,9 +53,18 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentCan
   const config = resolveServerConfig(options);
   const receiver = config.spanProcessors.length > 0 ? new TraceReceiver(config, config.spanProcessors) : undefined;
   const api =
-    config.apiToken !== undefined && (config.controller !== undefined || config.store !== undefined)
-      ? new ControllerApi(config.apiToken, config.controller, config.store)
+    config.apiToken !== undefined &&
+    (config.controller !== undefined || config.store !== undefined || config.actions !== undefined)
+      ? new ControllerApi(config.apiToken, config.controller, config.store, config.actions)
       : undefined;
+  const dashboard =
+    config.dashboard === undefined
+      ? undefined
+      : new Dashboard(config.dashboard, {
+          apiToken: api === undefined ? undefined : config.apiToken,
+          actions: api?.acts ?? false,
+          loopback: isLoopbackHost(config.host),
+        });
   let shuttingDown = false;
 
   const server: Server = createServer((request, response) => {
@@ -96,6 +107,10 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentCan
     }
     if (api?.matches(path)) {
       await api.handle(request, response, path, url.searchParams);
+      return;
+    }
+    if (dashboard?.matches(path)) {
+      await dashboard.handle(request, response, path);
       return;
     }
     notFound(request, response);

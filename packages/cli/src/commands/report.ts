@@ -2,8 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { EXIT_CODE, type ExitCode } from '../exit-codes.js';
 import { CliFailure, createOutput } from '../output.js';
-import { buildReportData } from '../report/data.js';
-import { renderReportHtml } from '../report/html.js';
+import { buildReportData, renderReportHtml } from '../report.js';
 import { type CommandContext, resolvePath, resolveStorePath, withStore } from './context.js';
 
 /** Options of `report`. */

@@ -10,7 +10,7 @@ import {
 import { createGate, resolveGateConfig } from '@agent-canary/gate';
 import { type BehaviorMonitor, createBehaviorMonitor, processorBehaviorSource } from '@agent-canary/monitor';
 import { BehaviorSpanProcessor } from '@agent-canary/processor';
-import { OTLP_TRACES_PATH, SERVER_DEFAULTS, SERVER_ENV, startServer } from '@agent-canary/server';
+import { describeReadAccess, OTLP_TRACES_PATH, SERVER_DEFAULTS, SERVER_ENV, startServer } from '@agent-canary/server';
 import { loadRolloutDefinition, type RoutingDefinition, type RoutingProvider } from '../config.js';
 import { EXIT_CODE, type ExitCode } from '../exit-codes.js';
 import { createOutput } from '../output.js';
@@ -29,6 +29,8 @@ export interface ServeCommandOptions {
   readonly host?: string;
   /** API bearer token (env `AGENT_CANARY_API_TOKEN`, which keeps it out of the process list). */
   readonly token?: string;
+  /** Token granting read access to the dashboard (env `AGENT_CANARY_DASHBOARD_TOKEN`). */
+  readonly dashboardToken?: string;
   readonly store?: string;
   /** Behaviour processor snapshot file (state survives restarts). */
   readonly snapshot?: string;
@@ -41,7 +43,8 @@ export interface ServeCommandOptions {
 /**
  * `serve`: receives OTLP/HTTP traces into the behaviour processor, runs the controller's
  * gate on them (resuming the active rollout of the store, or starting the definition's),
- * serves the controller's HTTP API, and shuts down gracefully on SIGINT / SIGTERM.
+ * serves the controller's HTTP API and the live dashboard at `/`, and shuts down
+ * gracefully on SIGINT / SIGTERM.
  */
 export async function serveCommand(context: CommandContext, options: ServeCommandOptions): Promise<ExitCode> {
   const output = createOutput(context.io, options.json);
@@ -99,6 +102,11 @@ export async function serveCommand(context: CommandContext, options: ServeComman
       port: options.port ?? SERVER_DEFAULTS.port,
       ...(options.host === undefined ? {} : { host: options.host }),
       ...(options.token === undefined ? {} : { apiToken: options.token }),
+      dashboard: {
+        store,
+        metricSource: inProcessSource(behavior),
+        ...(options.dashboardToken === undefined ? {} : { readToken: options.dashboardToken }),
+      },
       env: context.io.env,
     });
     if (status) controller.run();
@@ -107,6 +115,7 @@ export async function serveCommand(context: CommandContext, options: ServeComman
       {
         ok: true,
         url: server.url,
+        dashboardUrl: `${server.url}/`,
         otlpTracesUrl: `${server.url}${OTLP_TRACES_PATH}`,
         routing: routingDefinition.provider,
         store: storePath,
@@ -114,6 +123,7 @@ export async function serveCommand(context: CommandContext, options: ServeComman
         monitor: options.monitor,
       },
       `agent-canary serve listening on ${server.url}\n` +
+        `  dashboard         ${server.url}/ (read access: ${describeReadAccess(server.config.dashboard?.readToken, server.config.host)})\n` +
         `  OTLP/HTTP traces  ${server.url}${OTLP_TRACES_PATH}\n` +
         `  controller API    ${server.url}/v1/rollouts (bearer token from --token or ${SERVER_ENV.apiToken})\n` +
         `  routing           ${routingDefinition.provider}, store ${storePath}\n` +

@@ -1,6 +1,13 @@
 export type { SupportAgentOptions, SupportReply } from './agent.js';
 export { ModelTimeoutError, RefundNotEligibleError, SupportAgent, ToolTimeoutError } from './agent.js';
-export type { DemoDecision, DemoOptions, DemoOutcome, DemoProgress, DemoResult } from './run-demo.js';
+export type {
+  DemoDashboardOptions,
+  DemoDecision,
+  DemoOptions,
+  DemoOutcome,
+  DemoProgress,
+  DemoResult,
+} from './run-demo.js';
 export { DEMO_DEFAULTS, DEMO_FLAG_KEY, DEMO_OUTCOME, runDemo, VIRTUAL_EPOCH_MILLIS } from './run-demo.js';
 export type { Scenario } from './scenarios.js';
 export {

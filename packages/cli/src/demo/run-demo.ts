@@ -10,6 +10,7 @@ import { rmSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
+  inProcessSource,
   isFinalPhase,
   RolloutController,
   type RolloutStatus,
@@ -21,11 +22,11 @@ import {
 import { COHORT, type Cohort, ConfigError, type Verdict } from '@agent-canary/conventions';
 import { createEmbeddedCanary } from '@agent-canary/embedded';
 import { type AgentCanaryHandle, registerAgentCanary } from '@agent-canary/instrumentation';
+import { type AgentCanaryServer, startServer } from '@agent-canary/server';
 import { createRng, zipfSampler } from '@agent-canary/stats';
 import { context, propagation, trace } from '@opentelemetry/api';
 import { controllerStoreOpener } from '../controller-store.js';
-import { buildReportData } from '../report/data.js';
-import { renderReportHtml } from '../report/html.js';
+import { buildReportData, renderReportHtml } from '../report.js';
 import { SupportAgent } from './agent.js';
 import { CANARY_BEHAVIOR, isScenario, RELEASE, SCENARIOS, type Scenario, STABLE_BEHAVIOR } from './scenarios.js';
 import { drawIntent, type SupportRequest } from './simulated-model.js';
@@ -91,6 +92,32 @@ export interface DemoOptions {
   readonly restartControllerAtMillis?: number;
   /** Virtual time between progress callbacks. @default 60_000 */
   readonly progressIntervalMillis?: number;
+  /**
+   * Virtual milliseconds per wall-clock millisecond: 60 runs a virtual minute each second,
+   * so a person can watch the rollout on the dashboard.
+   * @default Infinity (as fast as the machine goes)
+   */
+  readonly speed?: number;
+  /** Serve the live dashboard, and the controller API for its actions, while the demo runs. @default undefined */
+  readonly dashboard?: DemoDashboardOptions;
+}
+
+/** Options of the demo's dashboard ({@link DemoOptions.dashboard}). Required fields first. */
+export interface DemoDashboardOptions {
+  /** Bearer token of the controller API, which the page's actions use (at least 16 characters). */
+  readonly apiToken: string;
+  /** TCP port; 0 picks a free one. */
+  readonly port: number;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** Called once the dashboard listens, with its URL. */
+  readonly onListening?: (url: string) => void;
+  /**
+   * Called with the result once the rollout has ended and the report is written; the
+   * dashboard keeps serving until the promise it returns resolves.
+   * @default the dashboard stops with the demo
+   */
+  readonly holdOpen?: (result: DemoResult) => Promise<void>;
 }
 
 /** Progress of a running demo. */
@@ -150,6 +177,8 @@ export interface DemoResult {
   readonly warmup?: { readonly elapsedMillis: number; readonly canaryRequests: number };
   /** Set when `restartControllerAtMillis` was used: the virtual offset of the restart. */
   readonly controllerRestartedAtMillis?: number;
+  /** URL of the dashboard, when one was served. */
+  readonly dashboardUrl?: string;
 }
 
 /**
@@ -179,6 +208,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   checkPositive('requestsPerSecond', rate, false);
   checkPositive('users', users, true);
   checkPositive('horizonMillis', horizonMillis, false);
+  const speed = options.speed ?? Number.POSITIVE_INFINITY;
+  if (typeof speed !== 'number' || Number.isNaN(speed) || speed <= 0) {
+    throw new ConfigError({ path: 'speed', expected: 'a positive number (or Infinity)', received: speed });
+  }
+  if (options.dashboard !== undefined && options.restartControllerAtMillis !== undefined) {
+    throw new ConfigError({
+      path: 'restartControllerAtMillis',
+      expected: 'no controller restart while a dashboard is served (it acts through the first controller)',
+      received: options.restartControllerAtMillis,
+    });
+  }
   const outDir = resolve(options.outDir);
   await mkdir(outDir, { recursive: true });
   // Each run starts fresh: an old behaviour snapshot would mix another run's traffic in.
@@ -217,6 +257,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   let controller = canary.controller;
   let restartedAtMillis: number | undefined;
   const requests: Record<Cohort, number> = { stable: 0, canary: 0, control: 0 };
+  let server: AgentCanaryServer | undefined;
   try {
     telemetry = await registerAgentCanary({ serviceName: 'support-agent-demo', spanProcessors: [canary.behavior] });
     const agent = new SupportAgent({
@@ -231,6 +272,30 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const meanGapMillis = 1000 / rate;
     let status = await canary.start();
     const startMillis = now;
+    if (options.dashboard !== undefined) {
+      server = await startServer({
+        port: options.dashboard.port,
+        ...(options.dashboard.host === undefined ? {} : { host: options.dashboard.host }),
+        controller,
+        store,
+        apiToken: options.dashboard.apiToken,
+        dashboard: { store, clock, metricSource: inProcessSource(canary.behavior) },
+        env: {},
+      });
+      options.dashboard.onListening?.(`${server.url}/`);
+    }
+    // Paced runs wait for the wall clock to catch up with virtual time; one that falls behind
+    // still lets the dashboard answer every 50 ms.
+    const wallStart = performance.now();
+    let yieldedAt = wallStart;
+    const pace = async (virtualMillis: number): Promise<void> => {
+      if (!Number.isFinite(speed)) return;
+      const wait = wallStart + (virtualMillis - startMillis) / speed - performance.now();
+      if (wait >= 10) await new Promise((done) => setTimeout(done, wait));
+      else if (performance.now() - yieldedAt < 50) return;
+      else await new Promise((done) => setImmediate(done));
+      yieldedAt = performance.now();
+    };
     const tickMillis = status.config.tickIntervalMillis;
     let nextTick = startMillis + tickMillis;
     let nextProgress = startMillis;
@@ -245,6 +310,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     report(true);
     for (;;) {
       if (nextTick <= nextArrival) {
+        await pace(nextTick);
         now = nextTick;
         nextTick += tickMillis;
         if (restartedAtMillis === undefined && options.restartControllerAtMillis !== undefined) {
@@ -264,6 +330,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         if (isFinalPhase(status.phase) || now - startMillis >= horizonMillis) break;
         continue;
       }
+      await pace(nextArrival);
       now = nextArrival;
       const request: SupportRequest = {
         index,
@@ -290,7 +357,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const warmup = warmupOf(store, rolloutId, startMillis);
     const reportPath = join(outDir, 'report.html');
     await writeReport(storePath, rolloutId, now, reportPath);
-    return {
+    const result: DemoResult = {
       scenario: options.scenario,
       seed,
       outcome,
@@ -303,8 +370,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       requests: { ...requests },
       ...(warmup === undefined ? {} : { warmup }),
       ...(restartedAtMillis === undefined ? {} : { controllerRestartedAtMillis: restartedAtMillis }),
+      ...(server === undefined ? {} : { dashboardUrl: `${server.url}/` }),
     };
+    await options.dashboard?.holdOpen?.(result);
+    return result;
   } finally {
+    // The server stops the controller's loop and closes the store; the rest below is idempotent.
+    await server?.shutdown();
     controller.stop();
     await controller.idle();
     if (store !== canary.store) store.close();

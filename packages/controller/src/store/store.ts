@@ -697,6 +697,14 @@ export class RolloutStore {
 
   // --- behaviour monitor ---
 
+  /** Ids of the monitors that persisted a state, most recently updated first. */
+  monitorIds(): string[] {
+    const rows = this.db.prepare('SELECT monitor_id FROM monitor_state ORDER BY updated_at DESC, monitor_id').all() as {
+      monitor_id: string;
+    }[];
+    return rows.map((row) => row.monitor_id);
+  }
+
   /** The persisted state of a monitor, or undefined before its first tick. */
   getMonitorState<State>(monitorId: string): State | undefined {
     const row = this.db.prepare('SELECT state_json FROM monitor_state WHERE monitor_id = ?').get(monitorId) as

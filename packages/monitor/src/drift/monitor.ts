@@ -119,6 +119,44 @@ function initialState(monitorId: string, now: number): MonitorState {
 }
 
 /**
+ * The status of a monitor as persisted in the store, read without running it (what
+ * {@link BehaviorMonitor.status} returns; the dashboard shows it for every monitor of a store).
+ *
+ * @example
+ * for (const id of store.monitorIds()) console.log(readMonitorStatus(store, id).openAlerts.length);
+ */
+export function readMonitorStatus(store: RolloutStore, monitorId: string): MonitorStatus {
+  const state = store.getMonitorState<MonitorState>(monitorId);
+  const phase =
+    state?.release === undefined
+      ? MONITOR_PHASE.idle
+      : state.baseline === undefined || state.pendingBaseline !== undefined
+        ? MONITOR_PHASE.collectingBaseline
+        : MONITOR_PHASE.monitoring;
+  const baseline = state?.baseline;
+  return {
+    monitorId,
+    phase,
+    ...(state?.release === undefined ? {} : { release: state.release }),
+    ...(baseline === undefined
+      ? {}
+      : {
+          baseline: {
+            release: baseline.release,
+            sinceMillis: baseline.sinceMillis,
+            untilMillis: baseline.untilMillis,
+            frozenAtMillis: baseline.frozenAtMillis,
+            reason: baseline.reason,
+            actor: baseline.actor,
+            turns: baseline.window.turns,
+          },
+        }),
+    windowIndex: state?.windowIndex ?? 0,
+    openAlerts: store.monitorAlerts<MonitorSignal, DriftEvidence>(monitorId, { openOnly: true }),
+  };
+}
+
+/**
  * Creates the continuous behaviour monitor of the stable release ("has behaviour
  * drifted", not only "is it up").
  *
@@ -449,34 +487,7 @@ export function createBehaviorMonitor(options: CreateBehaviorMonitorOptions): Be
   }
 
   function status(): MonitorStatus {
-    const state = store.getMonitorState<MonitorState>(monitorId);
-    const phase =
-      state?.release === undefined
-        ? MONITOR_PHASE.idle
-        : state.baseline === undefined || state.pendingBaseline !== undefined
-          ? MONITOR_PHASE.collectingBaseline
-          : MONITOR_PHASE.monitoring;
-    const baseline = state?.baseline;
-    return {
-      monitorId,
-      phase,
-      ...(state?.release === undefined ? {} : { release: state.release }),
-      ...(baseline === undefined
-        ? {}
-        : {
-            baseline: {
-              release: baseline.release,
-              sinceMillis: baseline.sinceMillis,
-              untilMillis: baseline.untilMillis,
-              frozenAtMillis: baseline.frozenAtMillis,
-              reason: baseline.reason,
-              actor: baseline.actor,
-              turns: baseline.window.turns,
-            },
-          }),
-      windowIndex: state?.windowIndex ?? 0,
-      openAlerts: store.monitorAlerts<MonitorSignal, DriftEvidence>(monitorId, { openOnly: true }),
-    };
+    return readMonitorStatus(store, monitorId);
   }
 
   const schedule = () => {

@@ -1,5 +1,5 @@
 /**
- * A seeded, synthetic rollout history (for report tests): 5% -> 20% -> 50%, gate
+ * A seeded, synthetic rollout history (for report and dashboard tests): 5% -> 20% -> 50%, gate
  * evaluations every 30 s, and a tool-success regression that crosses its sequential
  * boundary at the 50% step and rolls back. Not a simulation of the statistics: the
  * numbers only need the shapes the real gate writes.
@@ -8,14 +8,12 @@
 import type { Cohort, Verdict } from '@agent-canary/conventions';
 import type { CheckEvidence, GateResult } from '@agent-canary/gate';
 import type {
-  ActionOutcome,
-  CliStore,
   EvaluationRecord,
-  ManualAction,
+  ReportSource,
   RolloutHistory,
   RolloutSummary,
   TransitionRecord,
-} from '../store.js';
+} from '../report/model.js';
 
 /** A deterministic PRNG (mulberry32). */
 function prng(seed: number): () => number {
@@ -286,31 +284,20 @@ export function syntheticRollout(options: SyntheticRolloutOptions = {}): Synthet
   };
 }
 
-/** A read-mostly in-memory `CliStore` over fixed rollouts; actions follow `onAct`. */
-export function memoryStore(
+/** An in-memory {@link ReportSource} (with a listing) over fixed rollouts. */
+export function memoryReportSource(
   rollouts: readonly SyntheticRollout[],
-  onAct: (rolloutId: string, action: ManualAction) => ActionOutcome = () => ({ accepted: true, reason: 'ok' }),
-): CliStore & { closed: number } {
+): ReportSource & { list(): Promise<readonly RolloutSummary[]> } {
   const byId = new Map(rollouts.map((rollout) => [rollout.summary.id, rollout]));
   return {
-    closed: 0,
-    async start() {
-      throw new Error('memoryStore does not start rollouts');
-    },
     async get(rolloutId) {
       return byId.get(rolloutId)?.summary;
     },
     async list() {
       return rollouts.map((rollout) => rollout.summary);
     },
-    async act(rolloutId, action) {
-      return onAct(rolloutId, action);
-    },
     async history(rolloutId) {
       return byId.get(rolloutId)?.history;
-    },
-    async close() {
-      this.closed++;
     },
   };
 }

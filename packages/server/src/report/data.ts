@@ -6,7 +6,7 @@
 import type { RolloutStep } from '@agent-canary/controller';
 import type { Cohort, Verdict } from '@agent-canary/conventions';
 import type { CheckEvidence, CheckMethod, GateResult } from '@agent-canary/gate';
-import type { CliStore, RolloutOutcome, RolloutSummary, ToolMix } from '../store.js';
+import type { ReportSource, RolloutOutcome, RolloutSummary, ToolMix } from './model.js';
 
 /** Traffic shares at one instant, in percent (they sum to 100). */
 export interface SharePoint {
@@ -34,7 +34,6 @@ export interface CheckPoint {
   /** Sequential checks: e-value and its boundary 1/alpha. */
   readonly statistic?: CheckEvidence['statistic'];
   readonly effect?: CheckEvidence['effect'];
-  readonly reason: string;
 }
 
 /** One gate check over the rollout. */
@@ -118,7 +117,6 @@ function checkPoint(atMillis: number, evidence: CheckEvidence): CheckPoint {
     ...(evidence.threshold ? { threshold: evidence.threshold } : {}),
     ...(evidence.statistic ? { statistic: evidence.statistic } : {}),
     ...(evidence.effect ? { effect: evidence.effect } : {}),
-    reason: evidence.reason,
   };
 }
 
@@ -137,15 +135,18 @@ function dedupeShares(points: readonly SharePoint[]): SharePoint[] {
   return out;
 }
 
-/** Groups the checks of successive gate results into one series per check. */
+/** Groups the checks of successive gate results into one series per check, method and unit. */
 export function checkSeriesOf(results: readonly GateResult[]): CheckSeries[] {
   const series = new Map<string, { check: string; method: CheckMethod; unit: string; points: CheckPoint[] }>();
   for (const result of results) {
     for (const evidence of result.checks) {
-      let entry = series.get(evidence.check);
+      // One check can be judged twice (a sequential test of the failure rate and an
+      // absolute limit on the success rate): different quantities, so different series.
+      const key = JSON.stringify([evidence.check, evidence.method, evidence.unit]);
+      let entry = series.get(key);
       if (!entry) {
         entry = { check: evidence.check, method: evidence.method, unit: evidence.unit, points: [] };
-        series.set(evidence.check, entry);
+        series.set(key, entry);
       }
       entry.points.push(checkPoint(result.evaluatedAtMillis, evidence));
     }
@@ -154,11 +155,46 @@ export function checkSeriesOf(results: readonly GateResult[]): CheckSeries[] {
 }
 
 /**
+ * Thins each series to about `maxPoints` points, for charts a few hundred pixels wide
+ * (a long rollout evaluates thousands of times): the time range is cut into
+ * `maxPoints / 2` equal buckets, each keeping its last point and its highest e-value, and
+ * every failing point is kept (the charts mark them). Series at or under `maxPoints`
+ * are returned as they are.
+ */
+export function thinCheckSeries(
+  series: readonly CheckSeries[],
+  maxPoints: number,
+  startMillis: number,
+  endMillis: number,
+): CheckSeries[] {
+  const buckets = Math.max(1, Math.floor(maxPoints / 2));
+  const width = Math.max(1, endMillis - startMillis) / buckets;
+  return series.map((entry) => {
+    if (entry.points.length <= maxPoints) return entry;
+    const keep = new Set<number>();
+    const last = new Map<number, number>();
+    const peak = new Map<number, number>();
+    entry.points.forEach((point, index) => {
+      const bucket = Math.min(buckets - 1, Math.max(0, Math.floor((point.atMillis - startMillis) / width)));
+      last.set(bucket, index);
+      const best = peak.get(bucket);
+      const eValue = point.statistic?.eValue;
+      if (eValue !== undefined && (best === undefined || eValue > (entry.points[best]?.statistic?.eValue ?? -1))) {
+        peak.set(bucket, index);
+      }
+      if (point.verdict === 'fail') keep.add(index);
+    });
+    for (const index of [...last.values(), ...peak.values()]) keep.add(index);
+    return { ...entry, points: entry.points.filter((_, index) => keep.has(index)) };
+  });
+}
+
+/**
  * Reads one rollout's history from the store into the report model.
  * @returns undefined when the store has no such rollout
  */
 export async function buildReportData(
-  store: Pick<CliStore, 'get' | 'history'>,
+  store: ReportSource,
   rolloutId: string,
   nowMillis: number = Date.now(),
 ): Promise<ReportData | undefined> {

@@ -1,13 +1,14 @@
+import type { GateResult } from '@agent-canary/gate';
 import { describe, expect, it } from 'vitest';
-import { sharesOfLabel, toolMixOfSnapshot } from '../controller-store.js';
-import { memoryStore, syntheticRollout } from '../testing-fixtures/synthetic-rollout.js';
-import { buildReportData } from './data.js';
+import { memoryReportSource, syntheticRollout } from '../testing-fixtures/synthetic-rollout.js';
+import { buildReportData, checkSeriesOf, thinCheckSeries } from './data.js';
+import { sharesOfLabel, toolMixOfSnapshot } from './store-view.js';
 
 describe('buildReportData', () => {
   const rollout = syntheticRollout();
 
   it('builds the share timeline, with every point summing to 100 and the rollback winning its instant', async () => {
-    const data = await buildReportData(memoryStore([rollout]), rollout.summary.id, rollout.endMillis + 1);
+    const data = await buildReportData(memoryReportSource([rollout]), rollout.summary.id, rollout.endMillis + 1);
     expect(data).toBeDefined();
     for (const point of data!.share) expect(point.stable + point.canary + point.control).toBeCloseTo(100, 9);
     const times = data!.share.map((point) => point.atMillis);
@@ -19,7 +20,7 @@ describe('buildReportData', () => {
   });
 
   it('groups checks into one series per check, one point per evaluation', async () => {
-    const data = await buildReportData(memoryStore([rollout]), rollout.summary.id);
+    const data = await buildReportData(memoryReportSource([rollout]), rollout.summary.id);
     const evaluations = rollout.history.evaluations.length;
     expect(data!.checks.map((series) => series.check)).toEqual([
       'error_rate',
@@ -37,8 +38,44 @@ describe('buildReportData', () => {
     expect(data!.requests).toHaveLength(evaluations);
   });
 
+  it('keeps a check judged by two methods as two series (a failure rate tested, a success rate limited)', () => {
+    const result = (at: number): GateResult => ({
+      verdict: 'pass',
+      sequentialFailure: false,
+      thresholdFailure: false,
+      sampleRatioMismatch: false,
+      requests: { canary: 100, control: 100, stable: 800 },
+      subjects: { canary: 60, control: 60, stable: 500 },
+      reason: 'pass',
+      evaluatedAtMillis: at,
+      checks: [
+        {
+          check: 'tool_success_rate',
+          method: 'sequential',
+          verdict: 'pass',
+          unit: 'subject',
+          measurements: [{ cohort: 'canary', value: 0.007, samples: 60 }],
+          reason: 'failure rate',
+        },
+        {
+          check: 'tool_success_rate',
+          method: 'threshold',
+          verdict: 'pass',
+          unit: 'tool_call',
+          measurements: [{ cohort: 'canary', value: 0.99, samples: 200 }],
+          reason: 'success rate',
+        },
+      ],
+    });
+    const series = checkSeriesOf([result(1), result(2)]);
+    expect(series.map((entry) => [entry.check, entry.method, entry.points.map((point) => point.canary)])).toEqual([
+      ['tool_success_rate', 'sequential', [0.007, 0.007]],
+      ['tool_success_rate', 'threshold', [0.99, 0.99]],
+    ]);
+  });
+
   it('keeps every transition as a decision with its evidence, and manual ones without', async () => {
-    const data = await buildReportData(memoryStore([rollout]), rollout.summary.id);
+    const data = await buildReportData(memoryReportSource([rollout]), rollout.summary.id);
     expect(data!.decisions.map((decision) => `${decision.cause}:${decision.to}`)).toEqual([
       'start:canary@5%',
       'tick:canary@20%',
@@ -54,7 +91,7 @@ describe('buildReportData', () => {
   });
 
   it('returns undefined for an unknown rollout', async () => {
-    await expect(buildReportData(memoryStore([rollout]), 'nope')).resolves.toBeUndefined();
+    await expect(buildReportData(memoryReportSource([rollout]), 'nope')).resolves.toBeUndefined();
   });
 });
 
@@ -83,5 +120,27 @@ describe('reading the controller store', () => {
     });
     expect(toolMixOfSnapshot({ source: 'prometheus', error: 'down' })).toBeUndefined();
     expect(toolMixOfSnapshot(undefined)).toBeUndefined();
+  });
+});
+
+describe('thinCheckSeries', () => {
+  it('keeps about maxPoints points per series: each bucket’s last point and e-value peak, and every failing point', () => {
+    const points = Array.from({ length: 2000 }, (_, index) => ({
+      atMillis: index * 1000,
+      verdict: index === 1234 ? ('fail' as const) : ('pass' as const),
+      canary: index,
+      statistic: { eValue: index === 777 ? 50 : 1, boundary: 400, alpha: 0.0025 },
+    }));
+    const series = [{ check: 'error_rate', method: 'sequential' as const, unit: 'subject', points }];
+    const [thinned] = thinCheckSeries(series, 200, 0, 1_999_000);
+    expect(thinned!.points.length).toBeLessThanOrEqual(201);
+    expect(thinned!.points.length).toBeGreaterThan(90);
+    const times = thinned!.points.map((point) => point.atMillis);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(times).toContain(1_234_000);
+    expect(times).toContain(777_000);
+    expect(times.at(-1)).toBe(1_999_000);
+    // Short series stay as they are.
+    expect(thinCheckSeries(series, 5000, 0, 1_999_000)[0]).toBe(series[0]);
   });
 });
