@@ -254,6 +254,9 @@ describe('rollout status and manual actions against a store double', () => {
     expect(result.stdout).toContain('\r\x1b[2Kcanary · step 1/4 · canary 5% · requests stable');
     expect(result.stdout).toContain('\r\x1b[2Kcanary · step 2/4 · canary 20%');
     expect(result.stdout).toContain('state     rolled_back, step 3/4, canary 0%');
+    // Each check says its unit and how many units were behind each arm.
+    expect(result.stdout).toMatch(/users {5}canary \d+ · control \d+/);
+    expect(result.stdout).toMatch(/ error_rate \[\w+: canary \d+ · control \d+\]/);
   });
 
   it('--watch stays quiet when stdout is not a terminal', async () => {

@@ -42,6 +42,7 @@ export type {
   ManualEvent,
   NotificationDraft,
   NotificationKind,
+  NotifiedCheck,
   PendingRouting,
   RolloutEffect,
   RolloutEvent,

@@ -1,3 +1,4 @@
+import type { CheckEvidence } from '@agent-canary/gate';
 import { loadRolloutDefinition } from '../config.js';
 import { EXIT_CODE, type ExitCode } from '../exit-codes.js';
 import { CliFailure, createOutput, formatTable } from '../output.js';
@@ -217,6 +218,16 @@ function formatAge(millis: number): string {
   return `${Math.round(minutes / 60)}h ago`;
 }
 
+/** `subject: canary 412 · control 398`: a check's unit and the units behind each arm. */
+function unitsOf(check: CheckEvidence): string {
+  const samples = (cohort: string) => check.measurements.find((m) => m.cohort === cohort)?.samples;
+  const canary = samples('canary');
+  const control = samples('control');
+  return canary === undefined && control === undefined
+    ? check.unit
+    : `${check.unit}: canary ${canary ?? '-'} · control ${control ?? '-'}`;
+}
+
 /** Human-readable status of one rollout. */
 export function formatRollout(rollout: RolloutSummary, nowMillis: number): string {
   const pending = rollout.routingPending ? ' — routing pending' : '';
@@ -241,7 +252,13 @@ export function formatRollout(rollout: RolloutSummary, nowMillis: number): strin
       `requests  stable ${result.requests.stable} · canary ${result.requests.canary} · control ${result.requests.control}`,
       `verdict   ${result.verdict}: ${result.reason} (${formatAge(nowMillis - result.evaluatedAtMillis)})`,
     );
-    for (const check of result.checks) lines.push(`  ${check.verdict.padEnd(12)} ${check.check}: ${check.reason}`);
+    lines.push(
+      `users     canary ${result.subjects.canary} · control ${result.subjects.control} (the unit of most checks: each user counted in the cohort it entered)`,
+    );
+    for (const check of result.checks) {
+      const observe = check.observeOnly ? ' (observe only)' : '';
+      lines.push(`  ${check.verdict.padEnd(12)} ${check.check} [${unitsOf(check)}]${observe}: ${check.reason}`);
+    }
   } else {
     lines.push('verdict   not evaluated yet');
   }

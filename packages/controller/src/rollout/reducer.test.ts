@@ -144,6 +144,42 @@ describe('reduce', () => {
     expect(result.state.reason).toContain('sequential');
   });
 
+  it('the rollback notification names the failing checks with their unit and the users behind each arm', () => {
+    const cfg = config();
+    const check = (name: string, verdict: 'fail' | 'pass', canary: number, control: number) => ({
+      check: name,
+      method: 'sequential' as const,
+      verdict,
+      unit: 'subject',
+      measurements: [
+        { cohort: 'canary' as const, value: 0.1, samples: canary },
+        { cohort: 'control' as const, value: 0.01, samples: control },
+      ],
+      reason: `${name}: ...`,
+    });
+    const result = reduce(
+      started(cfg),
+      tick(T0 + 1_000, {
+        verdict: 'fail',
+        sequentialFailure: true,
+        checks: [check('error_rate', 'fail', 412, 398), check('latency_p99', 'pass', 400, 401)],
+      }),
+      cfg,
+    );
+    const notify = result.effects.find((e) => e.type === 'notify');
+    expect(notify?.type === 'notify' && notify.notification.checks).toEqual([
+      {
+        check: 'error_rate',
+        method: 'sequential',
+        verdict: 'fail',
+        unit: 'subject',
+        canarySamples: 412,
+        controlSamples: 398,
+        reason: 'error_rate: ...',
+      },
+    ]);
+  });
+
   it('threshold failures roll back after N consecutive evaluations; a clean one resets the count', () => {
     const cfg = config();
     const fail = (m: number) => tick(T0 + m * MIN, { verdict: 'fail', thresholdFailure: true });

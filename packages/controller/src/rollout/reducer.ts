@@ -8,6 +8,7 @@ import {
   type ManualEvent,
   NOTIFICATION_KIND,
   type NotificationDraft,
+  type NotifiedCheck,
   type PendingRouting,
   ROLLOUT_PHASE,
   type RolloutEffect,
@@ -546,7 +547,7 @@ function transitionTo(
     from: transition.from,
     to: transition.to,
     actor: cause.actor,
-    ...(cause.evidence ? { verdict: cause.evidence.verdict } : {}),
+    ...(cause.evidence ? { verdict: cause.evidence.verdict, checks: notifiedChecks(cause.evidence) } : {}),
   };
   // Every routing write starts pending; the flag system's acknowledgement clears it.
   const write = effects.find((effect) => effect.type === 'applySplit');
@@ -555,6 +556,26 @@ function transitionTo(
       ? after
       : { ...after, routingPending: freshPending(write.canaryBasisPoints, write.controlBasisPoints, cause.atMillis) };
   return { state: tracked, effects: [...effects, { type: 'notify', notification }], transition };
+}
+
+/** The checks a notification names: those that failed or warned, or all of them on a pass. */
+function notifiedChecks(result: GateResult): NotifiedCheck[] {
+  const notable = result.checks.filter((check) => check.verdict === 'fail' || check.verdict === 'warn');
+  return (notable.length > 0 ? notable : result.checks).map((check) => {
+    const samples = (cohort: string) => check.measurements.find((m) => m.cohort === cohort)?.samples;
+    const canary = samples('canary');
+    const control = samples('control');
+    return {
+      check: check.check,
+      method: check.method,
+      verdict: check.verdict,
+      unit: check.unit,
+      ...(canary === undefined ? {} : { canarySamples: canary }),
+      ...(control === undefined ? {} : { controlSamples: control }),
+      reason: check.reason,
+      ...(check.observeOnly ? { observeOnly: true } : {}),
+    };
+  });
 }
 
 function applySplit(state: RolloutState, overrideHandChange = false): RolloutEffect {

@@ -189,8 +189,28 @@ export interface NotificationDraft {
   readonly to?: string;
   readonly actor?: string;
   readonly verdict?: Verdict;
+  /**
+   * The gate's checks behind a decision (failing and warning ones; every check on a pass),
+   * each with its unit and the units counted per arm, so a reader sees how much evidence,
+   * over how many users, decided.
+   */
+  readonly checks?: readonly NotifiedCheck[];
   /** How long the decided split waited for the flag system (on the `routing_pending` alert and its clearing). */
   readonly routingPendingMillis?: number;
+}
+
+/** One gate check in a notification. */
+export interface NotifiedCheck {
+  readonly check: string;
+  readonly method: string;
+  readonly verdict: Verdict;
+  /** `subject` (users, counted in the cohort they entered), `request` or `tool_call`. */
+  readonly unit: string;
+  /** Units behind the canary's and control's values. */
+  readonly canarySamples?: number;
+  readonly controlSamples?: number;
+  readonly reason: string;
+  readonly observeOnly?: boolean;
 }
 
 /** Side effects the driver runs after persisting the new state. All are idempotent. */
