@@ -47,6 +47,44 @@ describe('rankScoreTest', () => {
     }
   });
 
+  it('with a tolerance δ: a supermartingale while the arms differ in mean score by at most δ', () => {
+    // Two buckets, w = ±0.5, so E[w] = P(high) − 0.5: canary P(high) = 0.5 + δ and control
+    // 0.5 put the arms' mean scores exactly δ apart; the expected one-step factor must not exceed 1.
+    const scores = rankScores(twoBuckets);
+    const tolerance = 0.2;
+    for (const rho0 of [0.5, 0.3]) {
+      const pCanary = 0.5 + tolerance;
+      const pControl = 0.5;
+      for (const side of Object.values(RANK_SIDE)) {
+        let expectation = 0;
+        for (const isCanary of [true, false]) {
+          const p = isCanary ? pCanary : pControl;
+          for (const high of [true, false]) {
+            const counts = high ? [0, 1] : [1, 0];
+            const empty = [0, 0];
+            const epoch = { rho0, canary: isCanary ? counts : empty, control: isCanary ? empty : counts };
+            const probability = (isCanary ? rho0 : 1 - rho0) * (high ? p : 1 - p);
+            expectation += probability * Math.exp(rankScoreLogEValue(scores, [epoch], side, [0.4], tolerance));
+          }
+        }
+        expect(expectation).toBeLessThanOrEqual(1 + 1e-12);
+      }
+    }
+  });
+
+  it('with a tolerance δ: rejects only a shift larger than δ', () => {
+    const reference = Array.from({ length: 20 }, (_, b) => ({ upper: b + 1, count: 10 }));
+    const scores = rankScores(reference);
+    // Canary all in the upper half, control all in the lower: mean scores 0.5 apart.
+    const low = Array.from({ length: 20 }, (_, b) => (b < 10 ? 30 : 0));
+    const high = Array.from({ length: 20 }, (_, b) => (b >= 10 ? 30 : 0));
+    const epochs = [{ rho0: 0.5, canary: high, control: low }];
+    const logE = (tolerance: number) => rankScoreLogEValue(scores, epochs, RANK_SIDE.twoSided, undefined, tolerance);
+    expect(logE(0.2)).toBeGreaterThan(Math.log(100));
+    expect(logE(0.2)).toBeLessThan(logE(0));
+    expect(logE(1.2)).toBeLessThan(0);
+  });
+
   it('rejects a clear shift and ignores identical arms', () => {
     const reference = Array.from({ length: 20 }, (_, b) => ({ upper: b + 1, count: 10 }));
     const low = Array.from({ length: 20 }, (_, b) => (b < 10 ? 20 : 0));
