@@ -167,6 +167,21 @@ class EvaluatedGate {
   }
 }
 
+/**
+ * The run's population: the same for every scenario of a (run, cell), so the last one is
+ * kept — tasks come ordered by run, then scenario — and drawing 10,000 users' habits is paid
+ * once per run instead of once per scenario. Populations are read-only.
+ */
+let lastPopulation: { readonly key: string; readonly population: Population } | undefined;
+
+function populationOf(rng: ReturnType<typeof createRng>, users: number, heterogeneity: Heterogeneity): Population {
+  const key = `${rng.seed}:${users}`;
+  if (lastPopulation?.key !== key) {
+    lastPopulation = { key, population: new Population(rng.fork('users'), users, heterogeneity) };
+  }
+  return lastPopulation.population;
+}
+
 /** The subject-level counter of a cohort the oracle's stream follows. */
 function streamCount(cohort: CohortAccumulator, stream: OracleStream): number {
   switch (stream) {
@@ -194,7 +209,7 @@ export async function simulateRun(options: RunOptions): Promise<RunResult> {
   const rng = createRng(options.seed).fork(
     `run:${options.run}:${heterogeneity.concentration}:${heterogeneity.zipfExponent}:${canaryBasisPoints}`,
   );
-  const population = new Population(rng.fork('users'), options.users ?? TRAFFIC_DEFAULTS.users, heterogeneity);
+  const population = populationOf(rng, options.users ?? TRAFFIC_DEFAULTS.users, heterogeneity);
   const arrivals = rng.fork('arrivals');
   const picks = rng.fork('picks');
   const treated = new OutcomeDrawer(rng.fork('canary-control'));

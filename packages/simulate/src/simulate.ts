@@ -251,11 +251,14 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const started = Date.now();
   const selected = SCENARIOS.filter((scenario) => config.scenarios.includes(scenario.id));
   const tasks: RunTask[] = [];
+  // Ordered by run, then scenario: the scenarios of one run share its population (run.ts).
+  const runsOf = (effect: boolean) => (effect ? config.effectRuns : config.aaRuns);
+  const maxRuns = Math.max(0, ...selected.map((scenario) => runsOf(scenario.effect)));
   for (const heterogeneity of config.grid) {
     for (const share of config.shares) {
-      for (const scenario of selected) {
-        const runs = scenario.effect ? config.effectRuns : config.aaRuns;
-        for (let run = 0; run < runs; run += 1) {
+      for (let run = 0; run < maxRuns; run += 1) {
+        for (const scenario of selected) {
+          if (run >= runsOf(scenario.effect)) continue;
           const gates = run < config.contrastRuns ? config.gates : config.gates.filter((gate) => gate === GATE.ours);
           tasks.push({ scenario: scenario.id, heterogeneity, canaryBasisPoints: share, run, gates });
         }

@@ -192,11 +192,11 @@ export function lengthDrift(inputs: CheckInputs, reference: FrozenReference | nu
   const result = rankScoreEProcess(reference, rankEpochs(inputs, 'len', unit), check.alpha, 2 * check.maxKsDistance);
   const canary = lengthOf(inputs.windows.cohorts.canary, unit);
   const control = lengthOf(inputs.windows.cohorts.control, unit);
-  const ks = ksBetween(canary, control);
   const enough = enoughArms(inputs, totalCount(canary), totalCount(control));
   const previous = rejectedReason(inputs.state, check.name);
   const verdict = previous ? VERDICT.fail : driftVerdict(result, enough);
   if (lean(inputs) && verdict !== VERDICT.fail) return brief(check.name, CHECK_METHOD.drift, verdict, unit, result);
+  const ks = ksBetween(canary, control);
   const canaryMedian = quantileOf(canary, 0.5);
   const controlMedian = quantileOf(control, 0.5);
   const described = `median length canary ${canaryMedian === undefined ? 'n/a' : num(canaryMedian)} vs control ${

@@ -1,6 +1,6 @@
 /** Every enabled check, in the order evidence lists them. */
 import { VERDICT } from '@agent-canary/conventions';
-import type { ResolvedCheck } from '../options.js';
+import type { GateConfig, ResolvedCheck } from '../options.js';
 import { RATE_SIGNAL } from '../tally.js';
 import { CHECK_METHOD, type CheckEvidence } from '../types.js';
 import type { CheckInputs } from './common.js';
@@ -13,13 +13,25 @@ export type { CheckInputs, EpochCounts } from './common.js';
 export { epochCounts } from './common.js';
 export { ksBetween } from './drift.js';
 
+const observeOnly = new WeakMap<GateConfig, ReadonlySet<string>>();
+
+/** Names of a configuration's observe-only checks (resolved configurations are frozen: computed once). */
+function observeOnlyOf(config: GateConfig): ReadonlySet<string> {
+  let names = observeOnly.get(config);
+  if (names === undefined) {
+    names = new Set(
+      Object.values(config.checks)
+        .filter((check) => check.observe)
+        .map((check) => check.name as string),
+    );
+    observeOnly.set(config, names);
+  }
+  return names;
+}
+
 /** Marks the evidence of observe-only checks: shown everywhere, never acted on. */
 function observed(inputs: CheckInputs, evidence: CheckEvidence[]): CheckEvidence[] {
-  const observe = new Set(
-    Object.values(inputs.config.checks)
-      .filter((check) => check.observe)
-      .map((check) => check.name as string),
-  );
+  const observe = observeOnlyOf(inputs.config);
   if (observe.size === 0) return evidence;
   return evidence.map((e) => (observe.has(e.check) ? { ...e, observeOnly: true } : e));
 }
