@@ -22,28 +22,6 @@ import {
 } from '@agent-canary/stats';
 import type { FrozenReference } from './state.js';
 
-/**
- * ln E of T-RATE for counts already seen: subject-level adverse events are rare, so most
- * ticks of a rollout ask again for the counts of the last one. Bounded, keyed by value.
- */
-const rateLogCache = new Map<string, number>();
-const RATE_LOG_CACHE_SIZE = 512;
-
-function cachedRateLogEValue(
-  epochs: readonly { rho0: number; canaryEvents: number; totalEvents: number }[],
-  tolerance: number,
-  direction: 1 | -1,
-): number {
-  let key = `${tolerance}:${direction}`;
-  for (const e of epochs) key += `|${e.rho0}:${e.canaryEvents}:${e.totalEvents}`;
-  const cached = rateLogCache.get(key);
-  if (cached !== undefined) return cached;
-  const value = rateLogEValue(epochs, tolerance, undefined, direction);
-  if (rateLogCache.size >= RATE_LOG_CACHE_SIZE) rateLogCache.clear();
-  rateLogCache.set(key, value);
-  return value;
-}
-
 /** Result of one e-process at this look. */
 export type EProcessResult = Pick<EValueDecision, 'eValue' | 'boundary' | 'alpha' | 'reject'>;
 
@@ -74,7 +52,7 @@ export function rateEProcess(epochs: readonly RateCounts[], alpha: number, bound
   }));
   if (!bounds) {
     return {
-      ...eValueDecision(cachedRateLogEValue(rateEpochs, 1, 1), alpha),
+      ...eValueDecision(rateLogEValue(rateEpochs), alpha),
       relativeRisk: undefined,
       rrLower: 0,
       rrUpper: Number.POSITIVE_INFINITY,
@@ -173,11 +151,25 @@ export interface MixCounts {
 /** Categories with a reference share below this are lumped into `other`. */
 export const MIX_MIN_SHARE = 0.01;
 
-/** The reference's categories and their shares; rare ones (and unseen tools) lumped into `other`. */
-export function mixCategories(reference: Readonly<Record<string, number>>): {
+/** Categories of a frozen tool reference (see {@link mixCategories}). */
+export interface MixCategories {
   readonly shares: ReadonlyMap<string, number>;
   readonly categoryOf: (tool: string) => string;
-} {
+}
+
+// Frozen once per rollout, read at every tick: derived once per reference object.
+const preparedCategories = new WeakMap<Readonly<Record<string, number>>, MixCategories>();
+
+/** The reference's categories and their shares; rare ones (and unseen tools) lumped into `other`. */
+export function mixCategories(reference: Readonly<Record<string, number>>): MixCategories {
+  const prepared = preparedCategories.get(reference);
+  if (prepared !== undefined) return prepared;
+  const categories = deriveCategories(reference);
+  preparedCategories.set(reference, categories);
+  return categories;
+}
+
+function deriveCategories(reference: Readonly<Record<string, number>>): MixCategories {
   let total = 0;
   for (const count of Object.values(reference)) total += count;
   const shares = new Map<string, number>();
@@ -212,8 +204,8 @@ function shareShiftLogEValues(
   // would make any rise infinitely large).
   const base = Math.max(share, tolerance);
   const up = base > 0 ? (base + tolerance) / base : 1;
-  const logs = [cachedRateLogEValue(rateEpochs, up, 1)];
-  if (downToo && share > tolerance) logs.push(cachedRateLogEValue(rateEpochs, (share - tolerance) / share, -1));
+  const logs = [rateLogEValue(rateEpochs, up, undefined, 1)];
+  if (downToo && share > tolerance) logs.push(rateLogEValue(rateEpochs, (share - tolerance) / share, undefined, -1));
   return logs;
 }
 
@@ -240,26 +232,30 @@ export function mixShareEProcess(
   alpha: number,
 ): EProcessResult {
   const { shares, categoryOf } = mixCategories(reference);
+  // One pass over each epoch's tools: per category, canary and control units.
+  const perEpoch = epochs.map((epoch) => {
+    const canary = new Map<string, number>();
+    const control = new Map<string, number>();
+    for (const [tool, count] of Object.entries(epoch.canary)) {
+      const category = categoryOf(tool);
+      canary.set(category, (canary.get(category) ?? 0) + count);
+    }
+    for (const [tool, count] of Object.entries(epoch.control)) {
+      const category = categoryOf(tool);
+      control.set(category, (control.get(category) ?? 0) + count);
+    }
+    return { rho0: epoch.rho0, canary, control };
+  });
   const logs: number[] = [];
   for (const [category, share] of shares) {
-    const counts = epochs.map((epoch) => ({
+    const counts = perEpoch.map((epoch) => ({
       rho0: epoch.rho0,
-      canaryEvents: countIn(epoch.canary, category, categoryOf),
-      controlEvents: countIn(epoch.control, category, categoryOf),
+      canaryEvents: epoch.canary.get(category) ?? 0,
+      controlEvents: epoch.control.get(category) ?? 0,
     }));
     logs.push(...shareShiftLogEValues(counts, share, tolerance));
   }
   return eValueDecision(meanExp(logs), alpha);
-}
-
-function countIn(
-  counts: Readonly<Record<string, number>>,
-  category: string,
-  categoryOf: (tool: string) => string,
-): number {
-  let total = 0;
-  for (const [tool, count] of Object.entries(counts)) if (categoryOf(tool) === category) total += count;
-  return total;
 }
 
 /**
