@@ -22,6 +22,7 @@ export type {
   RolloutDefinition,
   RoutingDefinition,
   RoutingProvider,
+  ServeDefinition,
 } from './config.js';
 export {
   ConfigFileError,

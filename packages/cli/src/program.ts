@@ -67,6 +67,7 @@ Environment:
   AGENT_CANARY_ROUTING_FILE  embedded routing state file, when routing.options.path is not set
   ${PROMETHEUS_URL_ENV}  Prometheus HTTP API the monitor reads (same as --prometheus)
   AGENT_CANARY_API_TOKEN  bearer token of the serve API (same as --token)
+  AGENT_CANARY_INGEST_TOKEN  bearer token of the serve OTLP receiver (same as --ingest-token)
   Routing providers read their own variables (UNLEASH_*, LAUNCHDARKLY_*, LANGFUSE_*, ...): see docs/cli.md
 
 Exit codes:
@@ -404,8 +405,18 @@ function buildProgram(
     .option('--port <port>', 'TCP port (0 picks a free one)', integerOption, 4318)
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--token <token>', 'bearer token of the controller API (prefer env AGENT_CANARY_API_TOKEN)')
+    .option(
+      '--ingest-token <token>',
+      'bearer token senders of spans must present (prefer env AGENT_CANARY_INGEST_TOKEN; required beyond loopback)',
+    )
+    .option('--allow-unauthenticated-ingest', 'accept spans without a token on a host beyond loopback')
     .addOption(storeOption())
     .option('--snapshot <file>', 'behaviour processor snapshot file (keeps its state across restarts)')
+    .option(
+      '--snapshot-interval <duration>',
+      'how often the snapshot is written (env AGENT_CANARY_SNAPSHOT_INTERVAL_MILLIS; default 30s)',
+      durationOption,
+    )
     .option('--monitor', 'also watch the stable release for behaviour drift')
     .option('--actor <name>', `who starts the definition's rollout (env ${ENV.actor}; default $USER)`)
     .addOption(jsonOption())
@@ -416,14 +427,23 @@ function buildProgram(
         port: number;
         host: string;
         token?: string;
+        ingestToken?: string;
+        allowUnauthenticatedIngest?: boolean;
         store?: string;
         snapshot?: string;
+        snapshotInterval?: number;
         monitor?: boolean;
         actor?: string;
         json?: boolean;
       }) => {
+        const { snapshotInterval, ...rest } = options;
         setExit(
-          await serveCommand(context, { ...options, monitor: options.monitor === true, json: options.json === true }),
+          await serveCommand(context, {
+            ...rest,
+            ...(snapshotInterval === undefined ? {} : { snapshotIntervalMillis: snapshotInterval }),
+            monitor: options.monitor === true,
+            json: options.json === true,
+          }),
         );
       },
     );
