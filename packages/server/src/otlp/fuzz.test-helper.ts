@@ -51,28 +51,40 @@ export const spanArbitrary: fc.Arbitrary<Json> = fc.record(
   { requiredKeys: ['traceId', 'spanId', 'startTimeUnixNano', 'endTimeUnixNano'] },
 );
 
-/** An `ExportTraceServiceRequest` in the OTLP/JSON shape. */
-export const requestArbitrary: fc.Arbitrary<Json> = fc.record({
-  resourceSpans: fc.array(
-    fc.record(
-      {
-        resource: fc.record({ attributes }),
-        scopeSpans: fc.array(
-          fc.record(
-            {
-              scope: fc.record({ name: fc.string({ maxLength: 8 }), version: fc.string({ maxLength: 4 }) }),
-              spans: fc.array(spanArbitrary, { maxLength: 6 }),
-            },
-            { requiredKeys: ['spans'] },
+/** Largest counts of an {@link requestArbitraryOf} request. */
+export interface RequestShape {
+  readonly resources: number;
+  readonly scopes: number;
+  readonly spans: number;
+}
+
+/** An `ExportTraceServiceRequest` in the OTLP/JSON shape, at most this large. */
+export function requestArbitraryOf(shape: RequestShape): fc.Arbitrary<Json> {
+  return fc.record({
+    resourceSpans: fc.array(
+      fc.record(
+        {
+          resource: fc.record({ attributes }),
+          scopeSpans: fc.array(
+            fc.record(
+              {
+                scope: fc.record({ name: fc.string({ maxLength: 8 }), version: fc.string({ maxLength: 4 }) }),
+                spans: fc.array(spanArbitrary, { maxLength: shape.spans }),
+              },
+              { requiredKeys: ['spans'] },
+            ),
+            { maxLength: shape.scopes },
           ),
-          { maxLength: 3 },
-        ),
-      },
-      { requiredKeys: ['scopeSpans'] },
+        },
+        { requiredKeys: ['scopeSpans'] },
+      ),
+      { maxLength: shape.resources },
     ),
-    { maxLength: 3 },
-  ),
-});
+  });
+}
+
+/** Requests of up to 3 resources × 3 scopes × 6 spans. */
+export const requestArbitrary: fc.Arbitrary<Json> = requestArbitraryOf({ resources: 3, scopes: 3, spans: 6 });
 
 /** Span entries of a request (used and unusable alike). */
 export function spanCount(request: Json): number {

@@ -34,7 +34,7 @@ const SCAN_LIMITS: ScanLimits = { maxSpans: 1_000_000, maxObjects: 10_000_000, m
 const SEED = 17;
 const cuts = fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 6 });
 /** Number of bodies each property below sees; the HTTP fuzz test sends its own. */
-const RUNS = 1000;
+const RUNS = 800;
 
 type Encoding = 'protobuf' | 'json';
 

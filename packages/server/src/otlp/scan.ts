@@ -117,6 +117,8 @@ const ITEM_ROLE: Readonly<Partial<Record<Role, Role>>> = {
   [ROLE.resourceSpansArray]: ROLE.resourceSpans,
   [ROLE.scopeSpansArray]: ROLE.scopeSpans,
 };
+/** 1 for the roles whose keys are read (objects on the path to the spans). */
+const READS_KEYS = Uint8Array.from({ length: 7 }, (_, role) => (KEY_ROLE[role as Role] === undefined ? 0 : 1));
 /** Longest raw key kept: `"resourceSpans"` fully `\u`-escaped is 78 bytes. */
 const MAX_KEY_BYTES = 96;
 
@@ -127,80 +129,105 @@ type Expect = (typeof EXPECT)[keyof typeof EXPECT];
 class JsonScanner implements BodyScanner {
   spans = 0;
   objects = 0;
-  /** Per open container: is it an array, its role, what it expects, the role of the current key's value. */
-  private readonly isArray: boolean[] = [];
-  private readonly roles: Role[] = [];
-  private readonly expects: Expect[] = [];
-  private readonly valueRoles: Role[] = [];
+  /** Per open container (index = depth - 1): array or object, its role, what it expects, the role of its current key's value. */
+  private readonly isArray: Uint8Array;
+  private readonly roles: Uint8Array;
+  private readonly expects: Uint8Array;
+  private readonly valueRoles: Uint8Array;
   private depth = 0;
   private inString = false;
-  /** The previous chunk ended inside a string right after a backslash. */
+  /** Inside a string, right after a backslash (the next byte is escaped). */
   private escaped = false;
   /** Raw bytes of the key being read, when the key can matter. */
   private key: number[] | undefined;
   private keyTooLong = false;
   private problem: ScanProblem | undefined;
 
-  constructor(private readonly limits: ScanLimits) {}
+  constructor(private readonly limits: ScanLimits) {
+    this.isArray = new Uint8Array(limits.maxDepth);
+    this.roles = new Uint8Array(limits.maxDepth);
+    this.expects = new Uint8Array(limits.maxDepth);
+    this.valueRoles = new Uint8Array(limits.maxDepth);
+  }
 
   write(chunk: Uint8Array): ScanProblem | undefined {
     if (this.problem !== undefined) return this.problem;
+    const { isArray, roles, expects, valueRoles } = this;
+    const { maxObjects, maxDepth } = this.limits;
     const length = chunk.length;
     let i = 0;
-    while (i < length) {
-      if (this.inString) {
-        i = this.key === undefined ? this.skipString(chunk, i) : this.readKey(chunk, i);
-        continue;
+    if (this.inString) {
+      if (this.key !== undefined) {
+        i = this.readKey(chunk, i);
+      } else {
+        if (this.escaped) {
+          this.escaped = false;
+          i++;
+        }
+        i = this.skipString(chunk, i);
       }
+    }
+    while (i < length) {
       const byte = chunk[i++] as number;
       if (byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09) continue;
       const top = this.depth - 1;
       switch (byte) {
         case QUOTE:
-          if (top >= 0 && this.expects[top] === EXPECT.key) {
-            this.expects[top] = EXPECT.colon;
+          this.inString = true;
+          if (top >= 0 && expects[top] === EXPECT.key) {
+            expects[top] = EXPECT.colon;
             // Only keys of the objects on the path to the spans are read.
-            if (KEY_ROLE[this.roles[top] as Role] !== undefined) {
+            if (READS_KEYS[roles[top] as Role] === 1) {
               this.key = [];
               this.keyTooLong = false;
+              i = this.readKey(chunk, i);
+              continue;
             }
-          } else {
+          } else if (top >= 0 && expects[top] === EXPECT.value) {
             this.valueStarts(top);
+            if (this.problem !== undefined) return this.problem;
           }
-          this.inString = true;
-          break;
+          i = this.skipString(chunk, i);
+          continue;
         case COLON:
-          if (top >= 0 && this.expects[top] === EXPECT.colon) this.expects[top] = EXPECT.value;
-          break;
+          if (top >= 0 && expects[top] === EXPECT.colon) expects[top] = EXPECT.value;
+          continue;
         case COMMA:
-          if (top >= 0) this.expects[top] = this.isArray[top] ? EXPECT.value : EXPECT.key;
-          break;
+          if (top >= 0) expects[top] = isArray[top] === 1 ? EXPECT.value : EXPECT.key;
+          continue;
         case OPEN_OBJECT:
         case OPEN_ARRAY: {
-          const role = this.childRole(top, byte === OPEN_ARRAY);
-          this.valueStarts(top);
-          if (++this.objects > this.limits.maxObjects) return this.fail(tooManyObjects(this.limits));
-          if (this.depth >= this.limits.maxDepth) return this.fail(tooDeep(this.limits));
-          this.isArray[this.depth] = byte === OPEN_ARRAY;
-          this.roles[this.depth] = role;
-          this.expects[this.depth] = byte === OPEN_ARRAY ? EXPECT.value : EXPECT.key;
-          this.valueRoles[this.depth] = ROLE.other;
-          this.depth++;
-          break;
+          const array = byte === OPEN_ARRAY;
+          const role = this.childRole(top, array);
+          if (top >= 0 && expects[top] === EXPECT.value) {
+            this.valueStarts(top);
+            if (this.problem !== undefined) return this.problem;
+          }
+          if (++this.objects > maxObjects) return this.fail(tooManyObjects(this.limits));
+          const depth = top + 1;
+          if (depth >= maxDepth) return this.fail(tooDeep(this.limits));
+          isArray[depth] = array ? 1 : 0;
+          roles[depth] = role;
+          expects[depth] = array ? EXPECT.value : EXPECT.key;
+          valueRoles[depth] = ROLE.other;
+          this.depth = depth + 1;
+          continue;
         }
         case CLOSE_OBJECT:
         case CLOSE_ARRAY:
-          if (top < 0 || this.isArray[top] !== (byte === CLOSE_ARRAY)) {
+          if (top < 0 || (isArray[top] === 1) !== (byte === CLOSE_ARRAY)) {
             return this.fail(malformed(`not JSON: unbalanced '${String.fromCharCode(byte)}'`));
           }
-          this.depth--;
-          if (this.depth > 0) this.expects[this.depth - 1] = EXPECT.separator;
-          break;
+          this.depth = top;
+          if (top > 0) expects[top - 1] = EXPECT.separator;
+          continue;
         default:
           // The first byte of a number, true, false or null (the rest expect a separator).
-          this.valueStarts(top);
+          if (top >= 0 && expects[top] === EXPECT.value) {
+            this.valueStarts(top);
+            if (this.problem !== undefined) return this.problem;
+          }
       }
-      if (this.problem !== undefined) return this.problem;
     }
     return undefined;
   }
@@ -229,30 +256,50 @@ class JsonScanner implements BodyScanner {
     if (top < 0) return array ? ROLE.other : ROLE.root;
     if (this.expects[top] !== EXPECT.value) return ROLE.other;
     const parent = this.roles[top] as Role;
-    if (this.isArray[top]) return array ? ROLE.other : (ITEM_ROLE[parent] ?? ROLE.other);
+    if (this.isArray[top] === 1) return array ? ROLE.other : (ITEM_ROLE[parent] ?? ROLE.other);
     const valueRole = this.valueRoles[top] as Role;
     return array && valueRole === KEY_ROLE[parent]?.[1] ? valueRole : ROLE.other;
   }
 
-  /** Skips string content up to its closing quote (native search, escapes by backslash parity). */
+  /**
+   * Skips string content from `from`: a backslash escapes the next byte, a quote ends the
+   * string. Long strings are searched natively for their next quote.
+   */
   private skipString(chunk: Uint8Array, from: number): number {
-    let start = from;
-    if (this.escaped) {
-      this.escaped = false;
-      start++;
-    }
-    let searchFrom = start;
+    const length = chunk.length;
+    let i = from;
     for (;;) {
-      const quote = chunk.indexOf(QUOTE, searchFrom);
-      if (quote === -1) {
-        this.escaped = trailingBackslashes(chunk, chunk.length, start) % 2 === 1;
-        return chunk.length;
+      // Short strings (most keys and values) end within a few bytes: a plain loop is fastest.
+      const shortEnd = Math.min(length, i + 24);
+      while (i < shortEnd) {
+        const byte = chunk[i] as number;
+        if (byte === QUOTE) {
+          this.inString = false;
+          return i + 1;
+        }
+        if (byte === BACKSLASH) {
+          if (i + 1 >= length) {
+            this.escaped = true;
+            return length;
+          }
+          i += 2;
+        } else {
+          i++;
+        }
       }
-      if (trailingBackslashes(chunk, quote, start) % 2 === 0) {
+      if (i >= length) return length;
+      // `i` is not inside an escape: a quote ends the string unless an odd run of
+      // backslashes precedes it.
+      const quote = chunk.indexOf(QUOTE, i);
+      if (quote === -1) {
+        this.escaped = backslashesBefore(chunk, length, i) % 2 === 1;
+        return length;
+      }
+      if (backslashesBefore(chunk, quote, i) % 2 === 0) {
         this.inString = false;
         return quote + 1;
       }
-      searchFrom = quote + 1;
+      i = quote + 1;
     }
   }
 
@@ -282,9 +329,10 @@ class JsonScanner implements BodyScanner {
   }
 }
 
-function trailingBackslashes(chunk: Uint8Array, before: number, start: number): number {
+/** Length of the run of backslashes that ends just before `before`, not looking before `from`. */
+function backslashesBefore(chunk: Uint8Array, before: number, from: number): number {
   let count = 0;
-  for (let k = before - 1; k >= start && chunk[k] === BACKSLASH; k--) count++;
+  for (let k = before - 1; k >= from && chunk[k] === BACKSLASH; k--) count++;
   return count;
 }
 
@@ -365,6 +413,14 @@ const MESSAGE_FIELDS: readonly (ReadonlyMap<number, Message> | undefined)[] = [
   new Map([[1, MESSAGE.keyValue]]),
 ];
 
+/** {@link MESSAGE_FIELDS} as a flat table for the hot path: `CHILD[type * CHILD_FIELDS + field]`. */
+const CHILD_FIELDS = 16;
+const NO_CHILD = -1;
+const CHILD = Int8Array.from({ length: MESSAGE_FIELDS.length * CHILD_FIELDS }, (_, index) => {
+  const child = MESSAGE_FIELDS[Math.floor(index / CHILD_FIELDS)]?.get(index % CHILD_FIELDS);
+  return child === undefined ? NO_CHILD : child;
+});
+
 const WIRE = { varint: 0, fixed64: 1, lengthDelimited: 2, fixed32: 5 } as const;
 const STATE = { tag: 0, length: 1, varint: 2, skip: 3 } as const;
 type State = (typeof STATE)[keyof typeof STATE];
@@ -392,6 +448,16 @@ class ProtobufScanner implements BodyScanner {
     const length = chunk.length;
     let i = 0;
     while (i < length) {
+      if (this.state === STATE.tag && this.varintBytes === 0) {
+        // Most fields lie whole inside a chunk: read them at once; the byte-by-byte path below
+        // takes fields cut by a chunk boundary, and reports every malformed field.
+        const next = this.wholeFields(chunk, i);
+        if (this.problem !== undefined) return this.problem;
+        if (next > i || this.state !== STATE.tag) {
+          i = next;
+          continue;
+        }
+      }
       if (this.state === STATE.skip) {
         const step = Math.min(this.skipBytes, length - i);
         i += step;
@@ -478,6 +544,12 @@ class ProtobufScanner implements BodyScanner {
     }
     const child = MESSAGE_FIELDS[this.kinds[this.kinds.length - 1] as Message]?.get(this.field);
     if (child === undefined) return this.skip(length);
+    this.state = STATE.tag;
+    return this.enter(child, end);
+  }
+
+  /** Opens a nested message that ends at `end`: counted against the limits. */
+  private enter(child: Message, end: number): ScanProblem | undefined {
     if (++this.objects > this.limits.maxObjects) {
       this.problem = tooManyObjects(this.limits);
       return this.problem;
@@ -492,9 +564,101 @@ class ProtobufScanner implements BodyScanner {
     }
     this.kinds.push(child);
     this.ends.push(end);
-    this.state = STATE.tag;
     this.closeFinished();
     return undefined;
+  }
+
+  /**
+   * Reads fields from `start` on, as long as each one's tag, and its value or length, lie
+   * whole in the chunk and are well formed; returns where it stopped (a field it left to the
+   * byte-by-byte path, which also reports every malformed one, or the bytes of a long string
+   * still to skip). The innermost message's type and end stay in locals meanwhile.
+   */
+  private wholeFields(chunk: Uint8Array, start: number): number {
+    const length = chunk.length;
+    const { kinds, ends } = this;
+    let i = start;
+    let offset = this.offset;
+    let kind = kinds[kinds.length - 1] as Message;
+    let enclosingEnd = ends[ends.length - 1] as number;
+    while (i < length) {
+      let j = i;
+      let tag = chunk[j++] as number;
+      if (tag >= 0x80) {
+        if (j >= length) break;
+        const second = chunk[j++] as number;
+        if (second >= 0x80) break; // tags of three bytes or more: fields past 2047, left to the slow path
+        tag = (tag & 0x7f) | (second << 7);
+      }
+      const field = tag >>> 3;
+      const wire = tag & 7;
+      const child = field < CHILD_FIELDS ? (CHILD[kind * CHILD_FIELDS + field] as number) : NO_CHILD;
+      if (field === 0 || (child !== NO_CHILD && wire !== WIRE.lengthDelimited)) break;
+      let size: number;
+      if (wire === WIRE.lengthDelimited) {
+        size = 0;
+        let shift = 0;
+        let complete = false;
+        while (j < length && shift <= 28) {
+          const byte = chunk[j++] as number;
+          size += (byte & 0x7f) * 2 ** shift;
+          if (byte < 0x80) {
+            complete = true;
+            break;
+          }
+          shift += 7;
+        }
+        if (!complete) break;
+        const valueStart = offset + (j - i);
+        if (valueStart + size > enclosingEnd) break;
+        if (child !== NO_CHILD) {
+          this.offset = valueStart;
+          if (this.enter(child as Message, valueStart + size) !== undefined) return j;
+          offset = this.offset;
+          kind = kinds[kinds.length - 1] as Message;
+          enclosingEnd = ends[ends.length - 1] as number;
+          i = j;
+          continue;
+        }
+        if (j + size > length) {
+          // A string or bytes field longer than the rest of the chunk.
+          this.offset = valueStart;
+          this.skipBytes = size;
+          this.state = STATE.skip;
+          return j;
+        }
+      } else if (wire === WIRE.varint) {
+        let bytes = 1;
+        while (j < length && (chunk[j] as number) >= 0x80 && bytes < MAX_VARINT_BYTES) {
+          j++;
+          bytes++;
+        }
+        if (j >= length || (chunk[j] as number) >= 0x80) break;
+        j++;
+        size = 0;
+      } else if (wire === WIRE.fixed64) {
+        size = 8;
+      } else if (wire === WIRE.fixed32) {
+        size = 4;
+      } else {
+        break;
+      }
+      if (j + size > length) break;
+      offset += j - i + size;
+      if (offset > enclosingEnd) {
+        offset -= j - i + size;
+        break;
+      }
+      i = j + size;
+      if (offset === enclosingEnd) {
+        this.offset = offset;
+        this.closeFinished();
+        kind = kinds[kinds.length - 1] as Message;
+        enclosingEnd = ends[ends.length - 1] as number;
+      }
+    }
+    this.offset = offset;
+    return i;
   }
 
   private skip(bytes: number): ScanProblem | undefined {
