@@ -124,7 +124,6 @@ const MAX_KEY_BYTES = 96;
 
 /** What the innermost container expects next. */
 const EXPECT = { value: 0, key: 1, colon: 2, separator: 3 } as const;
-type Expect = (typeof EXPECT)[keyof typeof EXPECT];
 
 class JsonScanner implements BodyScanner {
   spans = 0;
