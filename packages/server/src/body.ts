@@ -60,7 +60,7 @@ export class Reservation {
   }
 }
 
-/** Why a body was not read: the answer's status, a message, and the counter it goes to. */
+/** Why a body was not read: the status to answer and a message for the client. */
 export interface BodyFailure {
   readonly statusCode: 400 | 408 | 413 | 429;
   readonly message: string;

@@ -33,9 +33,10 @@ export interface AgentCanaryServer {
 }
 
 /**
- * Starts `agent-canary serve`: the OTLP/HTTP trace receiver (`POST /v1/traces`), the
- * controller API (`/v1/rollouts/...`, bearer token), `GET /healthz` and `GET /readyz`,
- * on one `node:http` listener.
+ * Starts `agent-canary serve`: the OTLP/HTTP trace receiver (`POST /v1/traces`, its own
+ * bearer token optional on loopback and required beyond), the controller API
+ * (`/v1/rollouts/...`, bearer token), `GET /healthz` and `GET /readyz`, on one
+ * `node:http` listener whose routing table is built here.
  *
  * @throws ConfigError for invalid options; the listen error when the port is taken.
  * @example
@@ -45,6 +46,7 @@ export interface AgentCanaryServer {
  *   spanProcessors: [behavior],
  *   controller, store,               // optional: the controller API
  *   apiToken: process.env.AGENT_CANARY_API_TOKEN,
+ *   ingestToken: process.env.AGENT_CANARY_INGEST_TOKEN,
  *   handleSignals: true,
  * });
  */
