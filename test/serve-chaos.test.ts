@@ -1,5 +1,6 @@
 /**
- * Chaos test of the real `agent-canary serve` process (issue 17): a rollout under seeded
+ * Chaos test of the real `agent-canary serve` process (issue 17; the CLI bundled once, see
+ * helpers/serve-cli.ts): a rollout under seeded
  * agent traffic, the server killed with SIGKILL at 50+ random moments — while starting,
  * restoring, ticking, answering exports and manual actions — and restarted on the same
  * store, snapshot and routing file each time. Beside it, the same rollout under the same
@@ -17,10 +18,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RolloutStore } from '@agent-canary/controller';
 import { createRng } from '@agent-canary/stats';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentTraffic } from './helpers/agent-traffic.js';
 import { freePort } from './helpers/prometheus.js';
-import { type ServeCli, type ServeListening, startServeCli } from './helpers/serve-cli.js';
+import {
+  bundleServeCli,
+  removeServeCliBundle,
+  type ServeCli,
+  type ServeListening,
+  startServeCli,
+} from './helpers/serve-cli.js';
 
 const SEED = 20_260_17;
 const TOKEN = 'chaos-api-token-0123456789';
@@ -30,6 +37,10 @@ const STABLE = 'support-v1';
 const CANARY = 'support-v2';
 const MIN_KILLS = 50;
 const RESTARTS_AFTER_END = 2;
+/** A start that takes longer than this is a failure (not a moment to kill at). */
+const START_TIMEOUT_MILLIS = 60_000;
+/** The killed run gives up (and says where it was) after this long. */
+const CHAOS_DEADLINE_MILLIS = 330_000;
 
 const DEFINITION = `
 rolloutId: ${ROLLOUT_ID}
@@ -55,9 +66,14 @@ serve: { snapshotInterval: 200ms }
 
 const dirs: string[] = [];
 const children: ServeCli[] = [];
-afterAll(() => {
+let bundle: string | undefined;
+beforeAll(async () => {
+  bundle = await bundleServeCli();
+}, 120_000);
+afterAll(async () => {
   for (const serve of children) serve.child.kill('SIGKILL');
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  if (bundle !== undefined) await removeServeCliBundle(bundle);
 });
 
 interface Run {
@@ -77,7 +93,7 @@ async function prepareRun(name: string): Promise<Run> {
     dir,
     port,
     start() {
-      const serve = startServeCli(args, dir, { AGENT_CANARY_API_TOKEN: TOKEN });
+      const serve = startServeCli(bundle as string, args, dir, { AGENT_CANARY_API_TOKEN: TOKEN });
       children.push(serve);
       return serve;
     },
@@ -193,6 +209,13 @@ interface ChaosResult {
   readonly trafficFailures: Readonly<Record<number, number>>;
   readonly millis: number;
   readonly acknowledgedRequests: number;
+  /** Median time from spawning serve to its listening document. */
+  readonly medianStartMillis: number;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
 async function chaos(run: Run): Promise<ChaosResult> {
@@ -210,18 +233,26 @@ async function chaos(run: Run): Promise<ChaosResult> {
   let approved = false;
   let pauses = 0;
   let traffic: AgentTraffic | undefined;
+  const startMillis: number[] = [];
 
   for (let cycle = 0; ; cycle++) {
     const serve = run.start();
     // The first start is left alone until the rollout has started; later ones may be killed
     // while starting and restoring.
-    const killWhileStarting = cycle > 0 && rng.next() < 0.25;
-    const startingDelay = rng.next() * 1500;
+    const killWhileStarting = cycle > 0 && rng.next() < 0.3;
+    const startingDelay = rng.next() * 400;
     const servingDelay = 50 + rng.next() * 750;
     let killTimer: ReturnType<typeof setTimeout> | undefined;
     const kill = () => serve.child.kill('SIGKILL');
     if (killWhileStarting) killTimer = setTimeout(kill, startingDelay);
+    const spawnedAt = Date.now();
+    const watchdog = setTimeout(() => {
+      problems.push(`cycle ${cycle}: serve did not start within ${START_TIMEOUT_MILLIS} ms\n${serve.output()}`);
+      kill();
+    }, START_TIMEOUT_MILLIS);
     const listening: ServeListening | undefined = await serve.listening;
+    clearTimeout(watchdog);
+    if (listening !== undefined) startMillis.push(Date.now() - spawnedAt);
     let acting: Promise<void> = Promise.resolve();
     if (listening !== undefined) {
       if (traffic === undefined) {
@@ -291,8 +322,12 @@ async function chaos(run: Run): Promise<ChaosResult> {
       break;
     }
     if (!approved) killsDuringRollout++;
-    if (cycle > 400) {
-      problems.push('no end after 400 restarts');
+    if (problems.length > 0) break;
+    if (Date.now() - startedAt > CHAOS_DEADLINE_MILLIS) {
+      problems.push(
+        `no end after ${cycle + 1} restarts in ${CHAOS_DEADLINE_MILLIS / 1000} s: ${killsDuringRollout} kills during the ` +
+          `rollout, step ${maxStep}, approved ${approved}, median start ${median(startMillis)} ms`,
+      );
       break;
     }
   }
@@ -306,6 +341,7 @@ async function chaos(run: Run): Promise<ChaosResult> {
     trafficFailures: traffic?.stats().refused ?? {},
     millis: Date.now() - startedAt,
     acknowledgedRequests: traffic?.stats().acknowledgedRequests ?? 0,
+    medianStartMillis: median(startMillis),
   };
 }
 
@@ -319,7 +355,8 @@ describe('agent-canary serve killed at random moments of a rollout', () => {
     await annotate(
       `${result.killsDuringRollout} SIGKILLs during the rollout (${result.killsBeforeListening} before the server listened), ` +
         `${result.restartsAfterEnd} restarts after it ended; ${result.acknowledged.length} acknowledged actions; ` +
-        `${result.acknowledgedRequests} agent requests acknowledged; ${Math.round(result.millis / 1000)} s killed, ` +
+        `${result.acknowledgedRequests} agent requests acknowledged; serve starts in ${result.medianStartMillis} ms ` +
+        `(median); ${Math.round(result.millis / 1000)} s killed, ` +
         `${Math.round(calmMillis / 1000)} s uninterrupted`,
     );
 

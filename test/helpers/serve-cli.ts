@@ -1,16 +1,47 @@
 /**
- * The real `agent-canary serve` command as a child process (the CLI's `bin.ts` under tsx,
- * as `pnpm agent-canary serve` runs it), for tests that kill and restart it.
+ * The real `agent-canary serve` command as a child process, for tests that kill and
+ * restart it many times. The CLI's `bin.ts` is bundled once with esbuild — the same
+ * sources under the `@agent-canary/source` condition, as a published build would run
+ * them — because under tsx every start pays for the TypeScript loader (about three
+ * times the start-up of the program itself), which on a busy CI machine is most of a
+ * restart.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'packages', 'cli', 'src', 'bin.ts');
-/** tsx's loader, resolved here: the process runs in a directory of its own. */
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+/** Inside the repository, so the native module left out of the bundle resolves. */
+const BUNDLE_DIR = join(ROOT, 'node_modules', '.cache', 'agent-canary-tests');
+
+/** Bundles the CLI into one file; resolves with its path. Remove it with {@link removeServeCliBundle}. */
+export async function bundleServeCli(): Promise<string> {
+  await mkdir(BUNDLE_DIR, { recursive: true });
+  const outfile = join(BUNDLE_DIR, `agent-canary-${process.pid}-${Date.now()}.mjs`);
+  await build({
+    entryPoints: [BIN],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    conditions: ['@agent-canary/source'],
+    // Native: loaded from node_modules at run time.
+    external: ['better-sqlite3'],
+    // Bundled CommonJS dependencies call `require`.
+    banner: {
+      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    },
+    logLevel: 'error',
+  });
+  return outfile;
+}
+
+export async function removeServeCliBundle(path: string): Promise<void> {
+  await rm(path, { force: true });
+}
 
 /** What `serve --json` prints once listening. */
 export interface ServeListening {
@@ -34,13 +65,18 @@ export interface ServeCli {
   output(): string;
 }
 
-/** Starts `agent-canary serve <args> --json` in `cwd` with `env` added to this process's. */
-export function startServeCli(args: readonly string[], cwd: string, env: Record<string, string>): ServeCli {
-  const child = spawn(
-    process.execPath,
-    ['--import', TSX, '--conditions=@agent-canary/source', BIN, 'serve', ...args, '--json'],
-    { cwd, env: { ...process.env, NODE_OPTIONS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+/** Starts `agent-canary serve <args> --json` from the bundle in `cwd`, with `env` added to this process's. */
+export function startServeCli(
+  bundle: string,
+  args: readonly string[],
+  cwd: string,
+  env: Record<string, string>,
+): ServeCli {
+  const child = spawn(process.execPath, [bundle, 'serve', ...args, '--json'], {
+    cwd,
+    env: { ...process.env, NODE_OPTIONS: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>

@@ -300,7 +300,7 @@ afterAll(async () => {
 describe('HTTP fuzzing', () => {
   it(`answers ${MALFORMED_BODIES} malformed export requests with 4xx and still counts every valid span`, {
     timeout: 180_000,
-  }, async () => {
+  }, async ({ annotate }) => {
     const malformed = fc.sample(malformedArbitrary, { numRuns: MALFORMED_BODIES, seed: SEED });
     const valid = fc.sample(fc.tuple(encodingArbitrary, fc.integer({ min: 1, max: 40 }), fc.boolean()), {
       numRuns: Math.ceil(MALFORMED_BODIES / VALID_EVERY),
@@ -350,6 +350,14 @@ describe('HTTP fuzzing', () => {
     const stats = server.receiverStats();
     expect(stats).toMatchObject({ queuedSpans: 0, inFlightBytes: 0, processedSpans: counter.total });
     expect(stats.acceptedSpans).toBe(counter.total);
+    await annotate(
+      `${requests.length - expected.size} malformed and ${expected.size} valid export requests; answers: ` +
+        [...statuses.entries()]
+          .sort(([a], [b]) => a - b)
+          .map(([status, count]) => `${count}× ${status === -1 ? 'connection closed' : status}`)
+          .join(', ') +
+        `; ${[...expected.values()].reduce((sum, n) => sum + n, 0)} valid spans, all processed`,
+    );
   });
 
   it('answers broken request lines, targets, methods and headers on every route with 4xx, never 5xx', {
