@@ -41,8 +41,14 @@ export interface PrometheusHandle {
   output(): string;
   /** Runs an instant query and returns the raw JSON body. */
   query(promql: string): Promise<unknown>;
-  /** Stops the server and removes its data directory. Idempotent. */
-  stop(): Promise<void>;
+  /**
+   * Stops the server and removes its data directory (kept with `keepData`, to start
+   * another server on it: `startPrometheus({ ..., port, dataDir })`). Idempotent.
+   */
+  stop(options?: { keepData?: boolean }): Promise<void>;
+  readonly port: number;
+  /** Where its TSDB lives. */
+  readonly dataDir: string;
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMillis: number, output: () => string) {
@@ -58,16 +64,19 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMilli
 
 /**
  * Starts Prometheus scraping `targets` (`host:port`, path `/metrics`) every second, and
- * resolves once every target has been scraped successfully (`up == 1`).
+ * resolves once every target has been scraped successfully (`up == 1`). `port` and
+ * `dataDir` restart a stopped server where it was.
  */
 export async function startPrometheus(options: {
   targets: readonly string[];
   job?: string;
+  port?: number;
+  dataDir?: string;
 }): Promise<PrometheusHandle> {
   const reason = prometheusUnavailableReason();
   if (reason !== undefined) throw new Error(reason);
   const job = options.job ?? 'agents';
-  const dir = await mkdtemp(join(tmpdir(), 'agent-canary-prom-'));
+  const dir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'agent-canary-prom-')));
   const config = join(dir, 'prometheus.yml');
   const targets = options.targets.map((target) => `'${target}'`).join(', ');
   await writeFile(
@@ -85,7 +94,7 @@ export async function startPrometheus(options: {
       '',
     ].join('\n'),
   );
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   let log = '';
   const child: ChildProcess = spawn(
@@ -110,7 +119,7 @@ export async function startPrometheus(options: {
   });
   const output = () => log;
   let stopped = false;
-  const stop = async () => {
+  const stop = async (stopOptions: { keepData?: boolean } = {}) => {
     if (stopped) return;
     stopped = true;
     if (!exited) {
@@ -120,7 +129,7 @@ export async function startPrometheus(options: {
       await gone;
       clearTimeout(timer);
     }
-    await rm(dir, { recursive: true, force: true });
+    if (!stopOptions.keepData) await rm(dir, { recursive: true, force: true });
   };
   const query = async (promql: string) => {
     const response = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(promql)}`);
@@ -142,5 +151,5 @@ export async function startPrometheus(options: {
     await stop();
     throw error;
   }
-  return { url, output, query, stop };
+  return { url, output, query, stop, port, dataDir: dir };
 }

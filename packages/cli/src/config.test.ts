@@ -123,6 +123,55 @@ describe('parseRolloutDefinitionText', () => {
     expect(error.issues).toHaveLength(5);
   });
 
+  it('reads the serve section: limits, durations as text or milliseconds, and says what is wrong', () => {
+    const definition = parseRolloutDefinition(
+      {
+        ...base,
+        serve: {
+          maxSpansPerRequest: 8192,
+          maxDecompressedBytes: 8_388_608,
+          bodyTimeout: '15s',
+          idleTimeoutMillis: 2000,
+          snapshotInterval: '5s',
+          allowUnauthenticatedIngest: true,
+        },
+      },
+      'r.yaml',
+    );
+    expect(definition.serve).toEqual({
+      maxSpansPerRequest: 8192,
+      maxDecompressedBytes: 8_388_608,
+      bodyTimeoutMillis: 15_000,
+      idleTimeoutMillis: 2000,
+      snapshotIntervalMillis: 5000,
+      allowUnauthenticatedIngest: true,
+    });
+    expect(parseRolloutDefinition(base, 'r.yaml').serve).toEqual({});
+    const error = errorOf(() =>
+      parseRolloutDefinition(
+        {
+          ...base,
+          serve: {
+            maxSpansPerRequest: 0,
+            bodyTimeout: '0s',
+            idleTimeout: '1s',
+            idleTimeoutMillis: 1000,
+            ingestToken: 'x',
+          },
+        },
+        'r.yaml',
+      ),
+    );
+    const lines = error.message.split('\n');
+    expect(lines).toContain('r.yaml: serve.maxSpansPerRequest: expected a whole number, 1 or more, received 0');
+    expect(lines).toContain('r.yaml: serve.bodyTimeout: expected a duration above 0, received 0');
+    expect(lines).toContain(
+      'r.yaml: serve.idleTimeoutMillis: expected either idleTimeout or idleTimeoutMillis, not both, received 1000',
+    );
+    // Tokens are secrets: not a field of the file.
+    expect(error.issues.find((issue) => issue.path === 'serve.ingestToken')?.expected).toMatch(/^one of the fields/);
+  });
+
   it('lists the known fields when a field name is misspelt', () => {
     const error = errorOf(() =>
       parseRolloutDefinition({ ...base, steps: [{ percnt: 5 }, { percent: 100 }] }, 'r.yaml'),

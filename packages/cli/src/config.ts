@@ -37,6 +37,24 @@ export interface RoutingDefinition {
 }
 
 /**
+ * The `serve` section: limits of `agent-canary serve`'s receiver and its processor
+ * snapshots (tokens are secrets: they come from the environment or flags, never the file).
+ */
+export interface ServeDefinition {
+  readonly maxRequestBytes?: number;
+  readonly maxDecompressedBytes?: number;
+  readonly maxSpansPerRequest?: number;
+  readonly maxObjectsPerRequest?: number;
+  readonly maxInFlightBytes?: number;
+  readonly headersTimeoutMillis?: number;
+  readonly bodyTimeoutMillis?: number;
+  readonly idleTimeoutMillis?: number;
+  readonly allowUnauthenticatedIngest?: boolean;
+  /** How often the behaviour processor's snapshot is written, ms. */
+  readonly snapshotIntervalMillis?: number;
+}
+
+/**
  * A validated rollout definition: options for the controller and the gate, which apply
  * their own defaults (and were checked with their resolvers when the file was parsed).
  */
@@ -49,6 +67,8 @@ export interface RolloutDefinition {
   /** Path of the controller's SQLite store (`--store` and `AGENT_CANARY_STORE` win over it). */
   readonly storePath?: string;
   readonly notifications: { readonly webhookUrl?: string };
+  /** Options of `agent-canary serve` (`{}` when the file has no `serve` section). */
+  readonly serve: ServeDefinition;
 }
 
 const DURATION_UNIT_MILLIS: Readonly<Record<string, number>> = {
@@ -116,6 +136,8 @@ const duration = z.string({ error: DURATION_EXPECTED }).transform((value, contex
   }
   return parsed;
 });
+
+const positiveDuration = duration.pipe(z.number().positive({ error: 'a duration above 0' }));
 
 const PERCENT_EXPECTED = 'a number greater than 0 and at most 100';
 const stepSchema = strictObject(
@@ -246,12 +268,38 @@ const fileSchema = strictObject({
       url: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }),
     }).optional(),
   }).optional(),
+  serve: strictObject({
+    maxRequestBytes: count(1).optional(),
+    maxDecompressedBytes: count(1).optional(),
+    maxSpansPerRequest: count(1).optional(),
+    maxObjectsPerRequest: count(1).optional(),
+    maxInFlightBytes: count(1).optional(),
+    headersTimeout: positiveDuration.optional(),
+    headersTimeoutMillis: count(1).optional(),
+    bodyTimeout: positiveDuration.optional(),
+    bodyTimeoutMillis: count(1).optional(),
+    idleTimeout: positiveDuration.optional(),
+    idleTimeoutMillis: count(1).optional(),
+    allowUnauthenticatedIngest: bool.optional(),
+    snapshotInterval: positiveDuration.optional(),
+    snapshotIntervalMillis: count(1).optional(),
+  }).optional(),
 }).superRefine((file, context) => {
   const pairs: readonly [readonly (string | number)[], string, unknown, string, unknown][] = [
     [[], 'maxDuration', file.maxDuration, 'maxDurationMillis', file.maxDurationMillis],
     [[], 'tickInterval', file.tickInterval, 'tickIntervalMillis', file.tickIntervalMillis],
     [[], 'noDataTimeout', file.noDataTimeout, 'noDataTimeoutMillis', file.noDataTimeoutMillis],
     [['warmup'], 'minDuration', file.warmup?.minDuration, 'minDurationMillis', file.warmup?.minDurationMillis],
+    ...(['headersTimeout', 'bodyTimeout', 'idleTimeout', 'snapshotInterval'] as const).map(
+      (name) =>
+        [['serve'], name, file.serve?.[name], `${name}Millis`, file.serve?.[`${name}Millis`]] as [
+          string[],
+          string,
+          unknown,
+          string,
+          unknown,
+        ],
+    ),
   ];
   for (const [parent, textName, fromText, millisName, fromMillis] of pairs) {
     if (fromText !== undefined && fromMillis !== undefined) {
@@ -327,7 +375,25 @@ function toDefinition(file: RolloutFile): RolloutDefinition {
     },
     ...(file.store === undefined ? {} : { storePath: file.store.path }),
     notifications: file.notifications?.webhook ? { webhookUrl: file.notifications.webhook.url } : {},
+    serve: toServeDefinition(file.serve ?? {}),
   };
+}
+
+function toServeDefinition(serve: NonNullable<RolloutFile['serve']>): ServeDefinition {
+  const { headersTimeout, bodyTimeout, idleTimeout, snapshotInterval, ...rest } = serve;
+  const headersTimeoutMillis = headersTimeout ?? rest.headersTimeoutMillis;
+  const bodyTimeoutMillis = bodyTimeout ?? rest.bodyTimeoutMillis;
+  const idleTimeoutMillis = idleTimeout ?? rest.idleTimeoutMillis;
+  const snapshotIntervalMillis = snapshotInterval ?? rest.snapshotIntervalMillis;
+  return Object.fromEntries(
+    Object.entries({
+      ...rest,
+      headersTimeoutMillis,
+      bodyTimeoutMillis,
+      idleTimeoutMillis,
+      snapshotIntervalMillis,
+    }).filter(([, value]) => value !== undefined),
+  ) as ServeDefinition;
 }
 
 /** The rollout definition file is invalid: every problem found, one `ConfigError` each. */

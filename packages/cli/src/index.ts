@@ -18,7 +18,12 @@ export type { ReportOptions } from './commands/report.js';
 export type { RolloutActionOptions, RolloutStartOptions, RolloutStatusOptions } from './commands/rollout.js';
 export type { ServeCommandOptions } from './commands/serve.js';
 export type { SimulateCommandOptions } from './commands/simulate.js';
-export type { RolloutDefinition, RoutingDefinition, RoutingProvider } from './config.js';
+export type {
+  RolloutDefinition,
+  RoutingDefinition,
+  RoutingProvider,
+  ServeDefinition,
+} from './config.js';
 export {
   ConfigFileError,
   loadRolloutDefinition,

@@ -70,6 +70,7 @@ Environment:
   ${PROMETHEUS_URL_ENV}  Prometheus HTTP API the monitor reads (same as --prometheus)
   AGENT_CANARY_API_TOKEN  bearer token of the controller API of serve and dashboard (same as --token)
   AGENT_CANARY_DASHBOARD_TOKEN  token granting read access to the dashboard (same as --dashboard-token)
+  AGENT_CANARY_INGEST_TOKEN  bearer token of the serve OTLP receiver (same as --ingest-token)
   Routing providers read their own variables (UNLEASH_*, LAUNCHDARKLY_*, LANGFUSE_*, ...): see docs/cli.md
 
 Exit codes:
@@ -451,8 +452,18 @@ function buildProgram(
       '--dashboard-token <token>',
       'token granting read access to the dashboard (prefer env AGENT_CANARY_DASHBOARD_TOKEN)',
     )
+    .option(
+      '--ingest-token <token>',
+      'bearer token senders of spans must present (prefer env AGENT_CANARY_INGEST_TOKEN; required beyond loopback)',
+    )
+    .option('--allow-unauthenticated-ingest', 'accept spans without a token on a host beyond loopback')
     .addOption(storeOption())
     .option('--snapshot <file>', 'behaviour processor snapshot file (keeps its state across restarts)')
+    .option(
+      '--snapshot-interval <duration>',
+      'how often the snapshot is written (env AGENT_CANARY_SNAPSHOT_INTERVAL_MILLIS; default 30s)',
+      durationOption,
+    )
     .option('--monitor', 'also watch the stable release for behaviour drift')
     .option('--actor <name>', `who starts the definition's rollout (env ${ENV.actor}; default $USER)`)
     .addOption(jsonOption())
@@ -464,14 +475,23 @@ function buildProgram(
         host: string;
         token?: string;
         dashboardToken?: string;
+        ingestToken?: string;
+        allowUnauthenticatedIngest?: boolean;
         store?: string;
         snapshot?: string;
+        snapshotInterval?: number;
         monitor?: boolean;
         actor?: string;
         json?: boolean;
       }) => {
+        const { snapshotInterval, ...rest } = options;
         setExit(
-          await serveCommand(context, { ...options, monitor: options.monitor === true, json: options.json === true }),
+          await serveCommand(context, {
+            ...rest,
+            ...(snapshotInterval === undefined ? {} : { snapshotIntervalMillis: snapshotInterval }),
+            monitor: options.monitor === true,
+            json: options.json === true,
+          }),
         );
       },
     );

@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   type ActionInput,
@@ -12,7 +11,9 @@ import {
   rolloutStatusOf,
 } from '@agent-canary/controller';
 import { diag } from '@opentelemetry/api';
-import { mediaType, readBody, sendJson } from './http.js';
+import { BearerToken } from './auth.js';
+import { decodePathSegment, mediaType, type RequestTarget, readBody, sendJson } from './http.js';
+import type { Route } from './router.js';
 
 /** Manual actions of `POST /v1/rollouts/:id/:action`: the controller's {@link MANUAL_ACTION}. */
 export const API_ACTION = MANUAL_ACTION;
@@ -57,17 +58,13 @@ const MAX_API_BODY_BYTES = 64 * 1024;
 const MAX_VERDICTS = 1000;
 const ROUTE = /^\/v1\/rollouts(?:\/([^/]+)(?:\/([a-z]+))?)?\/?$/;
 
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
-}
-
 /**
  * The controller's HTTP API: rollout status, verdict history with evidence, and manual
  * actions, behind a bearer token compared in constant time. Actions on the rollout the
  * controller drives go to it; actions on other rollouts go to `actions` when given.
  */
 export class ControllerApi {
-  private readonly tokenDigest: Buffer;
+  private readonly token: BearerToken;
 
   constructor(
     token: string,
@@ -75,7 +72,7 @@ export class ControllerApi {
     private readonly store: RolloutStore | undefined,
     private readonly actions?: ManualActionHandler,
   ) {
-    this.tokenDigest = digest(token);
+    this.token = new BearerToken(token);
   }
 
   /** True when the API can act on rollouts (a controller or an action handler). */
@@ -88,14 +85,17 @@ export class ControllerApi {
     return ROUTE.test(path);
   }
 
+  /** This API as an entry of the server's routing table. */
+  route(): Route {
+    return {
+      matches: (path) => this.matches(path),
+      handle: (request, response, target) => this.handle(request, response, target),
+    };
+  }
+
   /** Answers one request under `/v1/rollouts`. Never throws. */
-  async handle(
-    request: IncomingMessage,
-    response: ServerResponse,
-    path: string,
-    query: URLSearchParams,
-  ): Promise<void> {
-    if (!this.authorized(request.headers.authorization)) {
+  async handle(request: IncomingMessage, response: ServerResponse, target: RequestTarget): Promise<void> {
+    if (!this.token.matches(request.headers.authorization)) {
       request.resume();
       sendJson(
         response,
@@ -106,7 +106,7 @@ export class ControllerApi {
       return;
     }
     try {
-      await this.route(request, response, path, query);
+      await this.answer(request, response, target.path, target.query);
     } catch (error) {
       diag.error('agent-canary API: request failed', error);
       if (!response.headersSent) {
@@ -115,20 +115,21 @@ export class ControllerApi {
     }
   }
 
-  private authorized(header: string | undefined): boolean {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-    // Compare digests: equal lengths, so timingSafeEqual leaks neither content nor length.
-    return match?.[1] !== undefined && timingSafeEqual(digest(match[1]), this.tokenDigest);
-  }
-
-  private async route(
+  private async answer(
     request: IncomingMessage,
     response: ServerResponse,
     path: string,
     query: URLSearchParams,
   ): Promise<void> {
     const [, rawId, action] = ROUTE.exec(path) ?? [];
-    const id = rawId === undefined ? undefined : decodeURIComponent(rawId);
+    const id = rawId === undefined ? undefined : decodePathSegment(rawId);
+    if (rawId !== undefined && id === undefined) {
+      request.resume();
+      sendJson(response, 400, {
+        error: { code: API_ERROR_CODE.badRequest, message: 'the rollout id is not valid percent-encoding' },
+      });
+      return;
+    }
     const method = request.method ?? 'GET';
     if (id === undefined) {
       if (method !== 'GET') return this.methodNotAllowed(request, response, 'GET');

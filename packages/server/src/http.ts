@@ -73,3 +73,34 @@ export function readBody(request: IncomingMessage, maxBytes: number): Promise<Bo
 export function mediaType(header: string | undefined): string {
   return (header ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? '';
 }
+
+/** The path and query of a request, as sent (the path still percent-encoded). */
+export interface RequestTarget {
+  readonly path: string;
+  readonly query: URLSearchParams;
+}
+
+/**
+ * The path and query of a request target (`/v1/traces?x=1`, or the absolute form
+ * `http://host:4318/v1/traces` that proxies send). Undefined when it is not a valid URL
+ * (`http://[`, a port out of range): the caller answers 400. Never throws.
+ */
+export function parseRequestTarget(raw: string | undefined): RequestTarget | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  try {
+    // Origin form is resolved against a fixed base; the absolute form is parsed as it is.
+    const url = new URL(raw, 'http://localhost');
+    return { path: url.pathname, query: url.searchParams };
+  } catch {
+    return undefined;
+  }
+}
+
+/** `decodeURIComponent` that returns undefined for broken percent-encoding (`%ZZ`, `%FF`). */
+export function decodePathSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { promisify } from 'node:util';
-import { gunzip as gunzipCallback } from 'node:zlib';
 import { diag } from '@opentelemetry/api';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BearerToken } from './auth.js';
+import { ByteBudget, readOtlpBody } from './body.js';
 import type { ServerConfig } from './config.js';
-import { mediaType, readBody, sendBytes, sendJson } from './http.js';
+import { mediaType, sendBytes, sendJson } from './http.js';
 import {
   type ConvertLimits,
   type DecodedBatch,
@@ -13,9 +13,14 @@ import {
   OtlpDecodeError,
   type ReceivedSpan,
 } from './otlp/convert.js';
+import { createBodyScanner, type ScanLimits } from './otlp/scan.js';
 import { ExportTraceServiceResponse, RpcStatus } from './otlp/schema.js';
 
-const gunzip = promisify(gunzipCallback);
+/**
+ * Nesting depth a request may reach (JSON objects and arrays, or protobuf messages): an
+ * attribute value can nest about 18 maps or arrays in JSON, 29 in protobuf.
+ */
+export const MAX_NESTING_DEPTH = 64;
 
 /** Media types of OTLP/HTTP. */
 export const OTLP_CONTENT_TYPE = {
@@ -25,7 +30,14 @@ export const OTLP_CONTENT_TYPE = {
 type OtlpEncoding = keyof typeof OTLP_CONTENT_TYPE;
 
 /** gRPC status codes used in OTLP/HTTP error bodies (`google.rpc.Status.code`). */
-const RPC_CODE = { invalidArgument: 3, resourceExhausted: 8, unavailable: 14, unimplemented: 12 } as const;
+const RPC_CODE = {
+  invalidArgument: 3,
+  deadlineExceeded: 4,
+  resourceExhausted: 8,
+  unimplemented: 12,
+  unavailable: 14,
+  unauthenticated: 16,
+} as const;
 
 /** Counters of the receiver since it started. */
 export interface ReceiverStats {
@@ -47,7 +59,11 @@ export interface ReceiverStats {
   readonly tooLarge: number;
   /** Requests answered 400 or 415. */
   readonly malformed: number;
-  /** Request bytes being read or decoded now. */
+  /** Requests answered 401 (missing or wrong ingest token). */
+  readonly unauthorized: number;
+  /** Requests answered 408 (the body did not arrive in time). */
+  readonly timedOut: number;
+  /** Request bytes being read or decoded now (compressed and inflated). */
   readonly inFlightBytes: number;
 }
 
@@ -65,19 +81,27 @@ export function emptyReceiverStats(): Mutable<ReceiverStats> {
     unavailable: 0,
     tooLarge: 0,
     malformed: 0,
+    unauthorized: 0,
+    timedOut: 0,
     inFlightBytes: 0,
   };
 }
 
 /**
  * The OTLP/HTTP trace receiver (`POST /v1/traces`, protobuf or JSON, optionally gzip):
- * decodes the export request, rejects unusable spans with a partial-success answer, and
- * queues the others for the span processors, which a drain loop feeds in batches between
- * I/O. Overload is answered as the OTLP specification asks: 429 (queue or buffered bytes
- * full) and 503 (shutting down) with `Retry-After`, 413 past the size limits.
+ * checks the ingest token, reads the body within its limits (bytes as sent and inflated,
+ * spans and objects counted by a scanner as they stream in, a deadline), decodes the
+ * export request, rejects unusable spans with a partial-success answer, and queues the
+ * others for the span processors, which a drain loop feeds in batches between I/O.
+ * Overload is answered as the OTLP specification asks: 429 (queue or in-flight bytes full)
+ * and 503 (shutting down) with `Retry-After`; 413 past the size limits, 408 past the
+ * deadline, 401 without the token.
  */
 export class TraceReceiver {
   private readonly limits: ConvertLimits;
+  private readonly scanLimits: ScanLimits;
+  private readonly budget: ByteBudget;
+  private readonly token: BearerToken | undefined;
   private readonly queue: ReceivedSpan[][] = [];
   /** Index of the next span in `queue[0]`. */
   private head = 0;
@@ -95,11 +119,18 @@ export class TraceReceiver {
       maxEvents: config.maxEventsPerSpan,
       maxLinks: config.maxLinksPerSpan,
     });
+    this.scanLimits = Object.freeze({
+      maxSpans: config.maxSpansPerRequest,
+      maxObjects: config.maxObjectsPerRequest,
+      maxDepth: MAX_NESTING_DEPTH,
+    });
+    this.budget = new ByteBudget(config.maxInFlightBytes);
+    this.token = config.ingestToken === undefined ? undefined : new BearerToken(config.ingestToken);
   }
 
   /** A copy of the counters. */
   stats(): ReceiverStats {
-    return { ...this.counters };
+    return { ...this.counters, inFlightBytes: this.budget.used };
   }
 
   /** Fraction of the span queue in use, 0..1. */
@@ -112,6 +143,19 @@ export class TraceReceiver {
     this.counters.requests++;
     const encoding = encodingOf(request.headers['content-type']);
     const retryAfter = { 'retry-after': String(this.config.retryAfterSeconds) };
+    if (this.token !== undefined && !this.token.matches(request.headers.authorization)) {
+      this.counters.unauthorized++;
+      request.resume();
+      this.sendStatus(
+        response,
+        encoding ?? 'json',
+        401,
+        RPC_CODE.unauthenticated,
+        'a valid ingest bearer token is required (Authorization: Bearer <token>)',
+        { 'www-authenticate': 'Bearer realm="agent-canary-ingest"' },
+      );
+      return;
+    }
     if (encoding === undefined) {
       this.counters.malformed++;
       request.resume();
@@ -127,7 +171,7 @@ export class TraceReceiver {
       this.sendStatus(response, encoding, 503, RPC_CODE.unavailable, 'the receiver is shutting down', retryAfter);
       return;
     }
-    const contentEncoding = (request.headers['content-encoding'] ?? 'identity').toLowerCase();
+    const contentEncoding = (request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
     if (contentEncoding !== 'gzip' && contentEncoding !== 'identity') {
       this.counters.malformed++;
       request.resume();
@@ -136,7 +180,7 @@ export class TraceReceiver {
         encoding,
         415,
         RPC_CODE.invalidArgument,
-        `unsupported content-encoding ${contentEncoding}`,
+        `unsupported content-encoding ${contentEncoding.slice(0, 64)}`,
       );
       return;
     }
@@ -145,47 +189,57 @@ export class TraceReceiver {
       this.tooLarge(response, encoding, `request body of ${declared} bytes exceeds ${this.config.maxRequestBytes}`);
       return;
     }
-    // Reserve the bytes this request will hold; unknown length (chunked) reserves the limit.
-    const reserved = Number.isFinite(declared) && declared >= 0 ? declared : this.config.maxRequestBytes;
-    if (this.counters.inFlightBytes + reserved > this.config.maxInFlightBytes || this.queueFull(1)) {
-      this.counters.throttled++;
-      request.resume();
-      this.sendStatus(response, encoding, 429, RPC_CODE.resourceExhausted, 'the receiver is busy', retryAfter);
+    // Nothing is reserved for what a request declares, only for what arrives; a body that
+    // cannot fit in what is free right now is turned away at once.
+    if (declared > this.budget.free || this.queueFull(1)) {
+      this.throttle(request, response, encoding, 'the receiver is busy');
       return;
     }
-    this.counters.inFlightBytes += reserved;
-    let held = reserved;
+    const reservation = this.budget.open();
     try {
-      const read = await readBody(request, this.config.maxRequestBytes);
+      const read = await readOtlpBody(
+        request,
+        {
+          gzip: contentEncoding === 'gzip',
+          maxRequestBytes: this.config.maxRequestBytes,
+          maxDecompressedBytes: this.config.maxDecompressedBytes,
+          timeoutMillis: this.config.bodyTimeoutMillis,
+        },
+        reservation,
+        createBodyScanner(encoding, this.scanLimits),
+      );
       if (!read.ok) {
-        if (read.reason === 'too_large') {
-          this.tooLarge(response, encoding, `request body exceeds ${this.config.maxRequestBytes} bytes`);
-        }
-        return;
-      }
-      let body = read.body;
-      if (contentEncoding === 'gzip') {
-        try {
-          body = await gunzip(body, { maxOutputLength: this.config.maxDecompressedBytes });
-          // The decompressed copy is held until decoded: count it too.
-          this.counters.inFlightBytes += body.length;
-          held += body.length;
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-            this.tooLarge(response, encoding, `decompressed body exceeds ${this.config.maxDecompressedBytes} bytes`);
-          } else {
+        const failure = read.failure;
+        if (failure === undefined) return; // the client went away
+        // The client may still be sending the rest of the body: close the connection.
+        const close = { connection: 'close' };
+        switch (failure.statusCode) {
+          case 413:
+            this.tooLarge(response, encoding, failure.message);
+            return;
+          case 429:
+            this.counters.throttled++;
+            this.sendStatus(response, encoding, 429, RPC_CODE.resourceExhausted, failure.message, {
+              ...retryAfter,
+              ...close,
+            });
+            return;
+          case 408:
+            this.counters.timedOut++;
+            this.sendStatus(response, encoding, 408, RPC_CODE.deadlineExceeded, failure.message, close);
+            return;
+          default:
             this.counters.malformed++;
-            this.sendStatus(response, encoding, 400, RPC_CODE.invalidArgument, 'the body is not valid gzip');
-          }
-          return;
+            this.sendStatus(response, encoding, 400, RPC_CODE.invalidArgument, failure.message, close);
+            return;
         }
       }
       let batch: DecodedBatch;
       try {
         batch =
           encoding === 'protobuf'
-            ? decodeProtobufRequest(body, this.limits)
-            : decodeJsonRequest(body.toString('utf8'), this.limits);
+            ? decodeProtobufRequest(read.body, this.limits)
+            : decodeJsonRequest(read.body.toString('utf8'), this.limits);
       } catch (error) {
         this.counters.malformed++;
         const message = error instanceof OtlpDecodeError ? error.message : 'the request could not be decoded';
@@ -199,16 +253,23 @@ export class TraceReceiver {
         return;
       }
       if (this.queueFull(batch.spans.length)) {
-        this.counters.throttled++;
-        this.sendStatus(response, encoding, 429, RPC_CODE.resourceExhausted, 'the span queue is full', retryAfter);
+        this.throttle(request, response, encoding, 'the span queue is full');
         return;
       }
       this.enqueue(batch.spans);
       this.counters.rejectedSpans += batch.rejectedCount;
       this.sendSuccess(response, encoding, batch);
     } finally {
-      this.counters.inFlightBytes -= held;
+      reservation.release();
     }
+  }
+
+  private throttle(request: IncomingMessage, response: ServerResponse, encoding: OtlpEncoding, message: string): void {
+    this.counters.throttled++;
+    request.resume();
+    this.sendStatus(response, encoding, 429, RPC_CODE.resourceExhausted, message, {
+      'retry-after': String(this.config.retryAfterSeconds),
+    });
   }
 
   private queueFull(incoming: number): boolean {

@@ -1,5 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -75,6 +76,22 @@ function send(
 
 function postTraces(server: AgentCanaryServer, body: Uint8Array | string, headers: Record<string, string>) {
   return send(`${server.url}/v1/traces`, { method: 'POST', headers, body });
+}
+
+/**
+ * Opens a connection that posts a JSON body of `declared` bytes to the receiver and sends
+ * only `sent` of them; resolves once they are written.
+ */
+function slowBody(server: AgentCanaryServer, declared: number, sent: number, headers = ''): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(server.port, '127.0.0.1', () => {
+      socket.write(
+        `POST /v1/traces HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${declared}\r\n${headers}\r\n`,
+      );
+      socket.write(' '.repeat(sent), () => resolve(socket));
+    });
+    socket.on('error', reject);
+  });
 }
 
 const PROTOBUF = { 'content-type': 'application/x-protobuf' };
@@ -241,11 +258,22 @@ describe('OTLP receiver', () => {
     expect(server.receiverStats()).toMatchObject({ throttled: 1, acceptedSpans: 16, queuedSpans: 0 });
   });
 
-  it('answers 429 when the bytes being read would exceed maxInFlightBytes', async () => {
-    const server = await start({ spanProcessors: [new RecordingProcessor()], maxInFlightBytes: 1000 });
+  it('answers 429 when the bytes held by bodies being read leave no room for the next one', async () => {
+    const server = await start({
+      spanProcessors: [new RecordingProcessor()],
+      maxRequestBytes: 4000,
+      maxDecompressedBytes: 4000,
+      maxInFlightBytes: 8000,
+    });
+    // Two bodies of 4000 bytes stop after 3900: they hold 7800 bytes of the 8000.
+    const slow = await Promise.all([slowBody(server, 4000, 3900), slowBody(server, 4000, 3900)]);
+    await until(() => server.receiverStats().inFlightBytes === 7800);
     const answer = await postTraces(server, 'x'.repeat(2000), JSON_TYPE);
     expect(answer.status).toBe(429);
     expect(answer.headers['retry-after']).toBe('1');
+    for (const socket of slow) socket.destroy();
+    await until(() => server.receiverStats().inFlightBytes === 0);
+    expect((await postTraces(server, '{"resourceSpans":[]}', JSON_TYPE)).status).toBe(200);
   });
 
   it('shuts down gracefully: drains the queue, shuts the processors down, refuses new work', async () => {

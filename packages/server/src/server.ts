@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { diag } from '@opentelemetry/api';
 import { ControllerApi } from './api.js';
@@ -7,6 +7,7 @@ import { isLoopbackHost } from './dashboard/access.js';
 import { Dashboard } from './dashboard/dashboard.js';
 import { sendJson } from './http.js';
 import { emptyReceiverStats, type ReceiverStats, TraceReceiver } from './receiver.js';
+import { exactRoute, type Route, Router } from './router.js';
 
 /** Path of the OTLP/HTTP trace receiver. */
 export const OTLP_TRACES_PATH = '/v1/traces';
@@ -34,9 +35,11 @@ export interface AgentCanaryServer {
 }
 
 /**
- * Starts `agent-canary serve`: the OTLP/HTTP trace receiver (`POST /v1/traces`), the
- * controller API (`/v1/rollouts/...`, bearer token), the live dashboard (`/`, when
- * `dashboard` is given), `GET /healthz` and `GET /readyz`, on one `node:http` listener.
+ * Starts `agent-canary serve`: the OTLP/HTTP trace receiver (`POST /v1/traces`, its own
+ * bearer token optional on loopback and required beyond), the controller API
+ * (`/v1/rollouts/...`, bearer token), the live dashboard (`/`, when `dashboard` is given),
+ * `GET /healthz` and `GET /readyz`, on one `node:http` listener whose routing table is
+ * built here.
  *
  * @throws ConfigError for invalid options; the listen error when the port is taken.
  * @example
@@ -46,6 +49,7 @@ export interface AgentCanaryServer {
  *   spanProcessors: [behavior],
  *   controller, store,               // optional: the controller API
  *   apiToken: process.env.AGENT_CANARY_API_TOKEN,
+ *   ingestToken: process.env.AGENT_CANARY_INGEST_TOKEN,
  *   handleSignals: true,
  * });
  */
@@ -67,54 +71,62 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentCan
         });
   let shuttingDown = false;
 
-  const server: Server = createServer((request, response) => {
-    void dispatch(request, response).catch((error: unknown) => {
-      diag.error('agent-canary server: request failed', error);
-      if (!response.headersSent) sendJson(response, 500, { error: { code: 'INTERNAL', message: 'internal error' } });
-      else response.destroy();
-    });
-  });
-  // Slow or stuck clients must not hold a slot forever.
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
-
-  async function dispatch(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    const path = url.pathname;
-    if (path === OTLP_TRACES_PATH) {
-      if (receiver === undefined) return notFound(request, response);
-      if (request.method !== 'POST') {
-        request.resume();
-        sendJson(response, 405, { code: 12, message: 'use POST' }, { allow: 'POST' });
-        return;
-      }
-      await receiver.handle(request, response);
-      return;
-    }
-    if (path === '/healthz') {
-      request.resume();
-      sendJson(response, 200, { status: 'ok' });
-      return;
-    }
-    if (path === '/readyz') {
-      request.resume();
-      const ready = !shuttingDown && server.listening;
-      sendJson(response, ready ? 200 : 503, {
-        status: ready ? 'ready' : 'shutting down',
-        ...(receiver === undefined ? {} : { queueFill: receiver.queueFill() }),
-      });
-      return;
-    }
-    if (api?.matches(path)) {
-      await api.handle(request, response, path, url.searchParams);
-      return;
-    }
-    if (dashboard?.matches(path)) {
-      await dashboard.handle(request, response, path);
-      return;
-    }
-    notFound(request, response);
+  // The routing table: every endpoint of the server, in one place.
+  const routes: Route[] = [
+    exactRoute('/healthz', { GET: (_request, response) => sendJson(response, 200, { status: 'ok' }) }),
+    exactRoute('/readyz', {
+      GET: (_request, response) => {
+        const ready = !shuttingDown && server.listening;
+        sendJson(response, ready ? 200 : 503, {
+          status: ready ? 'ready' : 'shutting down',
+          ...(receiver === undefined ? {} : { queueFill: receiver.queueFill() }),
+        });
+      },
+    }),
+  ];
+  if (receiver !== undefined) {
+    routes.push(
+      exactRoute(
+        OTLP_TRACES_PATH,
+        { POST: (request, response) => receiver.handle(request, response) },
+        (request, response) => {
+          request.resume();
+          sendJson(response, 405, { code: 12, message: 'use POST' }, { allow: 'POST' });
+        },
+      ),
+    );
   }
+  if (api !== undefined) routes.push(api.route());
+  if (dashboard !== undefined) {
+    routes.push({
+      matches: (path) => dashboard.matches(path),
+      handle: (request, response, target) => dashboard.handle(request, response, target.path),
+    });
+  }
+  const router = new Router(routes);
+
+  const server: Server = createServer(
+    {
+      // Slow or stuck clients must not hold a connection forever: headers, then the body
+      // (the receiver answers 408 itself at bodyTimeoutMillis; this is the backstop), then
+      // idleness between requests.
+      headersTimeout: config.headersTimeoutMillis,
+      requestTimeout: config.headersTimeoutMillis + config.bodyTimeoutMillis + 1000,
+      keepAliveTimeout: config.idleTimeoutMillis,
+      // How often the timeouts are checked (Node's default is every 30 s).
+      connectionsCheckingInterval: Math.max(
+        50,
+        Math.min(1000, Math.floor(Math.min(config.headersTimeoutMillis, config.bodyTimeoutMillis) / 4)),
+      ),
+    },
+    (request, response) => {
+      void router.dispatch(request, response).catch((error: unknown) => {
+        diag.error('agent-canary server: request failed', error);
+        if (!response.headersSent) sendJson(response, 500, { error: { code: 'INTERNAL', message: 'internal error' } });
+        else response.destroy();
+      });
+    },
+  );
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -183,9 +195,4 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentCan
     shutdown,
     closed,
   };
-}
-
-function notFound(request: IncomingMessage, response: ServerResponse): void {
-  request.resume();
-  sendJson(response, 404, { error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url}` } });
 }

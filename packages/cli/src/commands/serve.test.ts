@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -169,5 +169,145 @@ describe('serve', () => {
     const { cwd, out, io } = setup({ AGENT_CANARY_ROUTING_FILE: 'routing.json' });
     expect(await run(['serve', '--port', '0', '--store', join(cwd, 's.db')], io)).toBe(EXIT_CODE.usage);
     expect(out.stderr).toContain('apiToken');
+  });
+
+  it('restarts cleanly on a store whose fixed-id rollout already ended, and says how to start a new one', async () => {
+    const { cwd, out, io, firstOutput } = setup({ AGENT_CANARY_API_TOKEN: TOKEN });
+    writeFileSync(
+      join(cwd, 'rollout.yaml'),
+      'rolloutId: r-fixed\nflagKey: support\ncanaryRelease: v2\nstableRelease: v1\n' +
+        'routing: { provider: embedded, options: { path: routing.json } }\n',
+    );
+    const shutdown = new AbortController();
+    const serving = run(['serve', '-c', 'rollout.yaml', '--port', '0', '--store', 's.db', '--json'], io, {
+      shutdown: shutdown.signal,
+    });
+    await Promise.race([firstOutput, serving]);
+    const { url } = JSON.parse(out.stdout) as { url: string };
+    const rolledBack = await fetch(`${url}/v1/rollouts/r-fixed/rollback`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ actor: 'ana', reason: 'bad answers' }),
+    });
+    expect(rolledBack.status).toBe(200);
+    shutdown.abort();
+    expect(await serving).toBe(EXIT_CODE.ok);
+
+    for (const json of [true, false]) {
+      const again = setup({ AGENT_CANARY_API_TOKEN: TOKEN });
+      const stop = new AbortController();
+      const args = ['serve', '-c', join(cwd, 'rollout.yaml'), '--port', '0', '--store', join(cwd, 's.db')];
+      const restarted = run(json ? [...args, '--json'] : args, again.io, { shutdown: stop.signal });
+      await Promise.race([again.firstOutput, restarted]);
+      if (json) {
+        const listening = JSON.parse(again.out.stdout) as Record<string, unknown>;
+        expect(listening).toMatchObject({ ok: true, rolloutId: 'r-fixed', phase: 'rolled_back', ended: true });
+        expect(listening['note']).toMatch(/rollout r-fixed is over \(rolled_back at .*\).*new rolloutId/);
+        // The ended rollout is still there to look at.
+        const status = await fetch(`${listening['url']}/v1/rollouts/r-fixed`, {
+          headers: { authorization: `Bearer ${TOKEN}` },
+        });
+        expect(await status.json()).toMatchObject({ phase: 'rolled_back' });
+      } else {
+        expect(again.out.stdout).toMatch(/rollout {11}rollout r-fixed is over/);
+      }
+      stop.abort();
+      expect(await restarted, again.out.stderr).toBe(EXIT_CODE.ok);
+    }
+  });
+
+  it("applies the definition's serve section below the environment, and the snapshot interval", async () => {
+    const { cwd, out, io, firstOutput } = setup({
+      AGENT_CANARY_API_TOKEN: TOKEN,
+      AGENT_CANARY_MAX_OBJECTS_PER_REQUEST: '100000',
+    });
+    writeFileSync(
+      join(cwd, 'rollout.yaml'),
+      'rolloutId: r-limits\nflagKey: support\ncanaryRelease: v2\nstableRelease: v1\n' +
+        'routing: { provider: embedded, options: { path: routing.json } }\n' +
+        'serve: { maxSpansPerRequest: 2, maxObjectsPerRequest: 1, bodyTimeout: 2s, snapshotInterval: 100ms }\n',
+    );
+    const shutdown = new AbortController();
+    const serving = run(
+      ['serve', '-c', 'rollout.yaml', '--port', '0', '--store', 's.db', '--snapshot', 'b.json', '--json'],
+      io,
+      { shutdown: shutdown.signal },
+    );
+    await Promise.race([firstOutput, serving]);
+    const { otlpTracesUrl } = JSON.parse(out.stdout) as { otlpTracesUrl: string };
+    const span = {
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: 'b7ad6b7169203331',
+      startTimeUnixNano: '1800000000000000000',
+      endTimeUnixNano: '1800000000100000000',
+    };
+    const post = (count: number) =>
+      fetch(otlpTracesUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          resourceSpans: [{ scopeSpans: [{ spans: Array.from({ length: count }, () => span) }] }],
+        }),
+      });
+    // maxSpansPerRequest from the file; maxObjectsPerRequest from the environment, above the file's 1.
+    expect((await post(2)).status).toBe(200);
+    const tooMany = await post(3);
+    expect(tooMany.status).toBe(413);
+    expect(await tooMany.json()).toMatchObject({ message: expect.stringMatching(/more than 2 spans/) });
+    // The snapshot is written every 100 ms, not only at shutdown.
+    const deadline = Date.now() + 5000;
+    while (!existsSync(join(cwd, 'b.json')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(existsSync(join(cwd, 'b.json'))).toBe(true);
+    shutdown.abort();
+    expect(await serving).toBe(EXIT_CODE.ok);
+  });
+
+  it('refuses to open the receiver beyond loopback without an ingest token (exit 2), and requires it once set', async () => {
+    const refused = setup({ AGENT_CANARY_API_TOKEN: TOKEN, AGENT_CANARY_ROUTING_FILE: 'routing.json' });
+    const code = await run(['serve', '--host', '0.0.0.0', '--port', '0', '--store', 's.db', '--json'], refused.io);
+    expect(code).toBe(EXIT_CODE.usage);
+    expect(JSON.parse(refused.out.stdout)).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_config', message: expect.stringMatching(/ingestToken.*AGENT_CANARY_INGEST_TOKEN/) },
+    });
+
+    const ingestToken = 'ingest-cli-token-0123456789';
+    const { out, io, firstOutput } = setup({
+      AGENT_CANARY_API_TOKEN: TOKEN,
+      AGENT_CANARY_INGEST_TOKEN: ingestToken,
+      AGENT_CANARY_ROUTING_FILE: join(refused.cwd, 'routing.json'),
+    });
+    const shutdown = new AbortController();
+    const serving = run(
+      ['serve', '--host', '0.0.0.0', '--port', '0', '--store', join(refused.cwd, 's.db'), '--json'],
+      io,
+      { shutdown: shutdown.signal },
+    );
+    await Promise.race([firstOutput, serving]);
+    const listening = JSON.parse(out.stdout) as { port?: number; url: string; ingestAuth: boolean };
+    expect(listening.ingestAuth).toBe(true);
+    const port = new URL(listening.url).port;
+    const body = JSON.stringify({ resourceSpans: [] });
+    const anonymous = await fetch(`http://127.0.0.1:${port}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    expect(anonymous.status).toBe(401);
+    const authorized = await fetch(`http://127.0.0.1:${port}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ingestToken}` },
+      body,
+    });
+    expect(authorized.status).toBe(200);
+    // The API token is not an ingest token.
+    const apiToken = await fetch(`http://127.0.0.1:${port}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body,
+    });
+    expect(apiToken.status).toBe(401);
+    shutdown.abort();
+    expect(await serving).toBe(EXIT_CODE.ok);
   });
 });

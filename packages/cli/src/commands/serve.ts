@@ -2,16 +2,31 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   inProcessSource,
+  isFinalPhase,
   type Notifier,
   RolloutController,
+  type RolloutRecord,
   RolloutStore,
   webhookNotifier,
 } from '@agent-canary/controller';
+import { ConfigError, envValue } from '@agent-canary/conventions';
 import { createGate, resolveGateConfig } from '@agent-canary/gate';
 import { type BehaviorMonitor, createBehaviorMonitor, processorBehaviorSource } from '@agent-canary/monitor';
 import { BehaviorSpanProcessor } from '@agent-canary/processor';
-import { describeReadAccess, OTLP_TRACES_PATH, SERVER_DEFAULTS, SERVER_ENV, startServer } from '@agent-canary/server';
-import { loadRolloutDefinition, type RoutingDefinition, type RoutingProvider } from '../config.js';
+import {
+  describeReadAccess,
+  OTLP_TRACES_PATH,
+  SERVER_DEFAULTS,
+  SERVER_ENV,
+  type ServerOptions,
+  startServer,
+} from '@agent-canary/server';
+import {
+  loadRolloutDefinition,
+  type RoutingDefinition,
+  type RoutingProvider,
+  type ServeDefinition,
+} from '../config.js';
 import { EXIT_CODE, type ExitCode } from '../exit-codes.js';
 import { createOutput } from '../output.js';
 import { createRoutingAdapter } from '../routing.js';
@@ -31,13 +46,70 @@ export interface ServeCommandOptions {
   readonly token?: string;
   /** Token granting read access to the dashboard (env `AGENT_CANARY_DASHBOARD_TOKEN`). */
   readonly dashboardToken?: string;
+  /** Bearer token of the OTLP receiver (env `AGENT_CANARY_INGEST_TOKEN`). */
+  readonly ingestToken?: string;
+  /** Accept spans without a token beyond loopback (file `serve.allowUnauthenticatedIngest`). @default false */
+  readonly allowUnauthenticatedIngest?: boolean;
   readonly store?: string;
   /** Behaviour processor snapshot file (state survives restarts). */
   readonly snapshot?: string;
+  /** How often the snapshot is written, ms (env `AGENT_CANARY_SNAPSHOT_INTERVAL_MILLIS`, file `serve.snapshotInterval`). */
+  readonly snapshotIntervalMillis?: number;
   /** Also run the behaviour monitor of the stable release on the received spans. */
   readonly monitor: boolean;
   readonly actor?: string;
   readonly json: boolean;
+}
+
+/** Environment variables `serve` reads itself (the server reads {@link SERVER_ENV}). */
+export const SERVE_ENV = Object.freeze({
+  snapshotIntervalMillis: 'AGENT_CANARY_SNAPSHOT_INTERVAL_MILLIS',
+});
+
+/**
+ * The server options of the file's `serve` section, except those an environment variable
+ * sets: precedence is flag, then environment, then file, then default.
+ */
+function serverOptionsOfFile(
+  serve: ServeDefinition,
+  env: Readonly<Record<string, string | undefined>>,
+): Partial<ServerOptions> {
+  const { snapshotIntervalMillis: _interval, ...fields } = serve;
+  return Object.fromEntries(
+    Object.entries(fields).filter(([name]) => {
+      const variable = (SERVER_ENV as Readonly<Record<string, string>>)[name];
+      return variable === undefined || envValue(env[variable]) === undefined;
+    }),
+  );
+}
+
+function snapshotIntervalOf(
+  option: number | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+  fromFile: number | undefined,
+): number | undefined {
+  if (option !== undefined) return option;
+  const raw = envValue(env[SERVE_ENV.snapshotIntervalMillis]);
+  if (raw === undefined) return fromFile;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < 1) {
+    throw new ConfigError({
+      path: `env.${SERVE_ENV.snapshotIntervalMillis}`,
+      expected: 'a positive integer (milliseconds)',
+      received: raw,
+    });
+  }
+  return value;
+}
+
+/** What serve says about a rollout of the definition that already ended in the store. */
+function endedRolloutNote(record: RolloutRecord, configPath: string | undefined): string {
+  const at = new Date(record.state.updatedAtMillis).toISOString();
+  return (
+    `rollout ${record.id} is over (${record.state.phase} at ${at}); nothing to resume. ` +
+    `To start a new rollout, give ${configPath ?? 'the definition'} a new rolloutId (or remove rolloutId ` +
+    'for a generated one) and restart serve.'
+  );
 }
 
 /**
@@ -68,8 +140,19 @@ export async function serveCommand(context: CommandContext, options: ServeComman
   const storePath = resolveStorePath(context, options.store, definition?.storePath);
   mkdirSync(dirname(storePath), { recursive: true });
   const store = new RolloutStore({ path: storePath });
+  const serveDefinition = definition?.serve ?? {};
+  const snapshotIntervalMillis = snapshotIntervalOf(
+    options.snapshotIntervalMillis,
+    context.io.env,
+    serveDefinition.snapshotIntervalMillis,
+  );
   const behavior = new BehaviorSpanProcessor(
-    options.snapshot === undefined ? {} : { snapshotPath: resolvePath(context, options.snapshot) },
+    options.snapshot === undefined
+      ? {}
+      : {
+          snapshotPath: resolvePath(context, options.snapshot),
+          ...(snapshotIntervalMillis === undefined ? {} : { snapshotIntervalMillis }),
+        },
   );
   const notifiers: Notifier[] = definition?.notifications.webhookUrl
     ? [webhookNotifier({ url: definition.notifications.webhookUrl })]
@@ -84,9 +167,16 @@ export async function serveCommand(context: CommandContext, options: ServeComman
       notifiers,
       env: context.io.env,
     });
-    const status =
-      (await controller.restore()) ??
-      (definition ? await controller.start(definition.rollout, resolveActor(context, options.actor)) : undefined);
+    let status = await controller.restore();
+    // A definition whose fixed rollout id already ended in this store is not started again
+    // (the id is taken): serve runs without a rollout and says so.
+    let ended: RolloutRecord | undefined;
+    if (status === undefined && definition !== undefined) {
+      const previous = definition.rollout.id === undefined ? undefined : store.getRollout(definition.rollout.id);
+      if (previous !== undefined && isFinalPhase(previous.state.phase)) ended = previous;
+      else status = await controller.start(definition.rollout, resolveActor(context, options.actor));
+    }
+    const endedNote = ended === undefined ? undefined : endedRolloutNote(ended, configPath);
     if (options.monitor) {
       monitor = createBehaviorMonitor({
         store,
@@ -96,6 +186,7 @@ export async function serveCommand(context: CommandContext, options: ServeComman
       });
     }
     server = await startServer({
+      ...serverOptionsOfFile(serveDefinition, context.io.env),
       spanProcessors: [behavior],
       controller,
       store,
@@ -107,8 +198,16 @@ export async function serveCommand(context: CommandContext, options: ServeComman
         metricSource: inProcessSource(behavior),
         ...(options.dashboardToken === undefined ? {} : { readToken: options.dashboardToken }),
       },
+      ...(options.ingestToken === undefined ? {} : { ingestToken: options.ingestToken }),
+      ...(options.allowUnauthenticatedIngest === true ? { allowUnauthenticatedIngest: true } : {}),
       env: context.io.env,
     });
+    const ingest =
+      server.config.ingestToken !== undefined
+        ? `bearer token from --ingest-token or ${SERVER_ENV.ingestToken}`
+        : server.config.allowUnauthenticatedIngest
+          ? 'no token: anyone who can reach it may send spans'
+          : 'no token: loopback only';
     if (status) controller.run();
     monitor?.run();
     output.result(
@@ -120,14 +219,20 @@ export async function serveCommand(context: CommandContext, options: ServeComman
         routing: routingDefinition.provider,
         store: storePath,
         ...(status ? { rolloutId: status.rolloutId, phase: status.phase } : {}),
+        ...(ended ? { rolloutId: ended.id, phase: ended.state.phase, ended: true, note: endedNote } : {}),
+        ingestAuth: server.config.ingestToken !== undefined,
         monitor: options.monitor,
       },
       `agent-canary serve listening on ${server.url}\n` +
         `  dashboard         ${server.url}/ (read access: ${describeReadAccess(server.config.dashboard?.readToken, server.config.host)})\n` +
-        `  OTLP/HTTP traces  ${server.url}${OTLP_TRACES_PATH}\n` +
+        `  OTLP/HTTP traces  ${server.url}${OTLP_TRACES_PATH} (${ingest})\n` +
         `  controller API    ${server.url}/v1/rollouts (bearer token from --token or ${SERVER_ENV.apiToken})\n` +
         `  routing           ${routingDefinition.provider}, store ${storePath}\n` +
-        (status ? `  rollout           ${status.rolloutId} (${status.phase})\n` : '  rollout           none active\n') +
+        (status
+          ? `  rollout           ${status.rolloutId} (${status.phase})\n`
+          : endedNote
+            ? `  rollout           ${endedNote}\n`
+            : '  rollout           none active\n') +
         (options.monitor ? '  monitor           watching the stable release for drift\n' : ''),
     );
     await Promise.race([server.closed, untilShutdown(context.shutdown)]);

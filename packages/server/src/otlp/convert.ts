@@ -258,7 +258,11 @@ export function decodeJsonRequest(text: string, limits: ConvertLimits): DecodedB
   } catch (error) {
     throw new OtlpDecodeError(`not JSON: ${(error as Error).message}`, { cause: error });
   }
-  if (typeof message !== 'object' || message === null) throw new OtlpDecodeError('the body is not a JSON object');
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) {
+    throw new OtlpDecodeError(
+      `the body is a JSON ${Array.isArray(message) ? 'array' : message === null ? 'null' : typeof message}, not an ExportTraceServiceRequest object`,
+    );
+  }
   const resourceSpans = (message as { resourceSpans?: unknown }).resourceSpans;
   if (resourceSpans !== undefined && !Array.isArray(resourceSpans)) {
     throw new OtlpDecodeError('resourceSpans is not an array');
@@ -426,7 +430,8 @@ function convertAttributes(
   for (const entry of list) {
     const keyValue = asObject(entry);
     const key = keyValue?.['key'];
-    if (typeof key !== 'string' || key === '') {
+    // `__proto__` would replace the attributes object's prototype instead of adding a key.
+    if (typeof key !== 'string' || key === '' || key === '__proto__') {
       dropped++;
       continue;
     }
@@ -506,23 +511,32 @@ function arrayValue(list: unknown, encoding: Encoding): AttributeValue | undefin
   return JSON.stringify(values);
 }
 
+/**
+ * Nesting of maps and arrays kept in one attribute value; deeper values become null (the
+ * receiver refuses deeper bodies before decoding; this bounds direct callers too).
+ */
+const MAX_VALUE_NESTING = 32;
+
 /** An `AnyValue` as plain JSON (for maps and mixed arrays). */
-function plainValue(raw: unknown, encoding: Encoding): unknown {
+function plainValue(raw: unknown, encoding: Encoding, depth = 0): unknown {
   const any = asObject(raw);
-  if (any === undefined) return null;
+  if (any === undefined || depth > MAX_VALUE_NESTING) return null;
   const field = anyValueField(any);
   const value = field === undefined ? undefined : any[field];
   switch (field) {
     case 'kvlistValue': {
-      const result: Record<string, unknown> = {};
+      // No prototype: a key named `__proto__` is an ordinary key here.
+      const result: Record<string, unknown> = Object.create(null);
       for (const entry of asArray(asObject(value)?.['values'])) {
         const keyValue = asObject(entry);
-        if (typeof keyValue?.['key'] === 'string') result[keyValue['key']] = plainValue(keyValue['value'], encoding);
+        if (typeof keyValue?.['key'] === 'string') {
+          result[keyValue['key']] = plainValue(keyValue['value'], encoding, depth + 1);
+        }
       }
       return result;
     }
     case 'arrayValue':
-      return asArray(asObject(value)?.['values']).map((item) => plainValue(item, encoding));
+      return asArray(asObject(value)?.['values']).map((item) => plainValue(item, encoding, depth + 1));
     case undefined:
       return null;
     default:
