@@ -121,6 +121,11 @@ describe.skipIf(!available)(
       expect(evidence.some((item) => item.includes('tool_success_rate') && item.includes('e-value'))).toBe(true);
       expect(await rollback.locator('ul.evidence .badge-pass').count()).toBe(0);
       expect(await rollback.locator('.muted').last().textContent()).toMatch(/other checks? passed/);
+      // Each check says its unit of analysis; subjects read as users.
+      const text = (await page.locator('body').textContent()) ?? '';
+      expect(text).toContain('per user');
+      expect(text).toContain('per tool call');
+      expect(text).not.toContain('per subject');
 
       // A full-page capture resizes the viewport, and Chart.js redraws resized charts on the
       // next frame: grow the viewport to the page first, let it redraw, check again, capture.

@@ -44,6 +44,8 @@ export const ROLLOUT_VIEW_SCRIPT = String.raw`
     return node;
   }
   function words(text) { return String(text).replace(/_/g, ' '); }
+  /** A check's unit of analysis as a reader says it: subjects are users. */
+  function unitWords(unit) { return unit === 'subject' ? 'user' : words(unit); }
   function kindOf(text) { return String(text).replace(/[^a-z_]/gi, '').toLowerCase(); }
   function badge(kind, text) {
     return el('span', 'badge badge-' + kindOf(kind), words(text === undefined ? kind : text));
@@ -100,7 +102,7 @@ export const ROLLOUT_VIEW_SCRIPT = String.raw`
       Object.keys(others).forEach(function (key) { detail.push(key + '=' + show(others[key])); });
       facts.push((m.cohort || '?') + ' ' + fmt(m.value) + (detail.length > 0 ? ' (' + detail.join(', ') + ')' : ''));
     });
-    if (evidence.unit !== undefined) facts.push('per ' + words(evidence.unit));
+    if (evidence.unit !== undefined) facts.push('per ' + unitWords(evidence.unit));
     if (evidence.threshold) {
       facts.push('limit ' + (evidence.threshold.operator || '') + ' ' + fmt(evidence.threshold.value) + extras(evidence.threshold, ['operator', 'value']));
     }
@@ -420,7 +422,7 @@ export const ROLLOUT_VIEW_SCRIPT = String.raw`
     function keyOf(prefix, s) { return prefix + ':' + s.check + ':' + s.method + ':' + s.unit; }
     measured.forEach(function (s) {
       var last = s.points[s.points.length - 1];
-      var sub = 'canary ' + fmt(last.canary) + ' \u00b7 control ' + fmt(last.control) + (last.threshold ? ' \u00b7 limit ' + last.threshold.operator + ' ' + fmt(last.threshold.value) : '') + ' \u00b7 per ' + words(s.unit);
+      var sub = 'canary ' + fmt(last.canary) + ' \u00b7 control ' + fmt(last.control) + (last.threshold ? ' \u00b7 limit ' + last.threshold.operator + ' ' + fmt(last.threshold.value) : '') + ' \u00b7 per ' + unitWords(s.unit);
       var figure = panel(view.metrics, keyOf('metric', s), titleOf(s), sub);
       var datasets = ['canary', 'control'].map(function (cohort) {
         var pts = s.points.filter(function (p) { return p[cohort] !== undefined; });
