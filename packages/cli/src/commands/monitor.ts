@@ -92,7 +92,8 @@ export async function monitorCommand(
           ? { ok: true, status }
           : { ok: false, error: { code: 'baseline_refused', message: frozen.reason }, status },
         frozen.ok
-          ? `froze the baseline of ${frozen.baseline.release}: ${frozen.baseline.window.turns} turns from ` +
+          ? `froze the baseline of ${frozen.baseline.release}: ${frozen.baseline.window.users} users ` +
+              `(${frozen.baseline.window.turns} turns) from ` +
               `${iso(frozen.baseline.sinceMillis)} to ${iso(frozen.baseline.untilMillis)}`
           : `baseline not frozen: ${frozen.reason}`,
       );
@@ -154,7 +155,8 @@ export function formatMonitor(tick: MonitorTickResult, status: MonitorStatus, no
   ];
   if (status.baseline) {
     lines.push(
-      `baseline  ${status.baseline.turns} turns, ${iso(status.baseline.sinceMillis)} to ${iso(status.baseline.untilMillis)} ` +
+      `baseline  ${status.baseline.users} users (${status.baseline.turns} turns), ` +
+        `${iso(status.baseline.sinceMillis)} to ${iso(status.baseline.untilMillis)} ` +
         `(${status.baseline.actor}: ${status.baseline.reason})`,
     );
   }
