@@ -39,8 +39,17 @@ export interface MonitorCommandOptions {
   readonly json: boolean;
 }
 
-/** The monitor's source: the injected metric source, else the Prometheus HTTP API at `url`. */
-function behaviorSource(source: MetricSource | undefined, url: string | undefined, flagKey: string | undefined) {
+/**
+ * The monitor's source: the injected metric source, else the Prometheus HTTP API at `url`.
+ * `--window` is the subject period of the processors that export the metrics (each user
+ * counted once per period), which the monitor's windows must equal.
+ */
+function behaviorSource(
+  source: MetricSource | undefined,
+  url: string | undefined,
+  flagKey: string | undefined,
+  subjectPeriodMillis: number | undefined,
+) {
   if (source === undefined && url === undefined) {
     throw new CliFailure(
       'missing_config',
@@ -48,7 +57,10 @@ function behaviorSource(source: MetricSource | undefined, url: string | undefine
       EXIT_CODE.usage,
     );
   }
-  return metricBehaviorSource(source ?? prometheusSource({ url: url ?? '' }), flagKey === undefined ? {} : { flagKey });
+  return metricBehaviorSource(source ?? prometheusSource({ url: url ?? '' }), {
+    ...(flagKey === undefined ? {} : { flagKey }),
+    ...(subjectPeriodMillis === undefined ? {} : { subjectPeriodMillis }),
+  });
 }
 
 /**
@@ -67,7 +79,7 @@ export async function monitorCommand(
     throw new CliFailure('usage', '--freeze-baseline needs --reason <text> (kept with the baseline)', EXIT_CODE.usage);
   }
   const prometheusUrl = options.prometheus ?? envValue(context.io.env[PROMETHEUS_URL_ENV]);
-  const monitorSource = behaviorSource(source, prometheusUrl, options.flag);
+  const monitorSource = behaviorSource(source, prometheusUrl, options.flag, options.windowMillis);
   const notifiers: Notifier[] = options.webhook ? [webhookNotifier({ url: options.webhook })] : [];
   return withControllerStore(resolveStorePath(context, options.store), { create: true }, async (store) => {
     const monitor = createBehaviorMonitor({
