@@ -160,10 +160,20 @@ export function processorBehaviorSource(processor: BehaviorSpanProcessor): Behav
     async read(query: BehaviorWindowQuery): Promise<BehaviorWindowResult> {
       try {
         const window = processor.window({ since: query.sinceMillis, until: query.untilMillis });
-        const outsideRollouts = { ...window, series: window.series.filter((series) => series.rolloutId === undefined) };
+        const ofRelease = window.series.filter((series) => series.release === query.release);
+        const outside = ofRelease.filter((series) => series.rolloutId === undefined);
+        const inside = ofRelease.find((series) => series.rolloutId !== undefined && series.turns > 0);
+        if (inside !== undefined && !outside.some((series) => series.newSubjects > 0)) {
+          return {
+            ok: false,
+            reason:
+              `the traffic of ${query.release} carries a rollout id (${inside.rolloutId}): the processor counts its ` +
+              'users once per rollout, not per subject period; serve the stable release without a rollout id',
+          };
+        }
         return {
           ok: true,
-          window: monitorWindowFromAggregate(selectSeries(outsideRollouts, { release: query.release })),
+          window: monitorWindowFromAggregate(selectSeries({ ...window, series: outside }, { release: query.release })),
         };
       } catch (error) {
         diag.error('agent-canary monitor: processor window read failed', error);
