@@ -154,13 +154,10 @@ function seedDriftAlert(store: RolloutStore): void {
   const monitorId = 'monitor:billing-agent.release';
   const window = {
     turns: 4200,
-    errors: 30,
-    refusals: 80,
-    toolCalls: { lookup_invoice: 3000, refund: 900 },
-    topics: {},
-    feedback: {},
-    latencyMillis: [],
-    outputLength: [],
+    users: 1900,
+    turnUsers: 1900,
+    usersWith: { error: 20, refusal: 40 },
+    firstTools: { lookup_invoice: 1500, refund: 400 },
   };
   const baseline = {
     release: 'billing-v3',
@@ -169,24 +166,25 @@ function seedDriftAlert(store: RolloutStore): void {
     frozenAtMillis: now - 2 * HOUR,
     reason: 'promoted by rollout billing-agent-r6',
     actor: 'controller',
+    periods: 1,
     window,
   };
   const evidence: DriftEvidence = {
     signal: 'tool_mix',
     status: 'alarm',
+    unit: 'subject',
     subject: '<img src=x onerror="window.__xss=2">refund',
     baselineValue: 0.21,
     currentValue: 0.34,
-    effect: 'max_share_change',
+    effect: 'share_change',
     effectSize: 0.13,
-    effectThreshold: 0.1,
-    statistic: 'e_value',
-    statisticValue: 2400,
-    boundary: 200,
-    alpha: 0.005,
-    samples: 1800,
-    baselineSamples: 3900,
-    reason: 'tool_mix: refund share up from 21% to 34% of tool calls',
+    effectBound: 0.09,
+    tolerance: 0.02,
+    alpha: 0.0001,
+    baselineAlpha: 0.0001,
+    users: 1800,
+    baselineUsers: 3900,
+    reason: 'tool_mix: refund share up from 21% to 34% of users',
     release: 'billing-v3',
     windowSinceMillis: now - HOUR,
     windowUntilMillis: now,
@@ -200,7 +198,7 @@ function seedDriftAlert(store: RolloutStore): void {
     baseline,
     raise: [{ signal: evidence.signal, evidence }],
     state: (raised) => ({
-      v: 1,
+      v: 2,
       monitorId,
       release: 'billing-v3',
       baseline,
@@ -520,7 +518,8 @@ describe.skipIf(!available)(
       const alert = await monitor.locator('tbody tr').first().textContent();
       expect(alert).toContain('tool mix');
       expect(alert).toContain('<img src=x onerror="window.__xss=2">refund');
-      expect(alert).toContain('max share change 0.13 (threshold 0.10)');
+      expect(alert).toContain('share change 0.13, at least 0.090 (tolerance 0.020)');
+      expect(alert).toContain('1800 users vs 3900 in the baseline');
       await page.screenshot({ path: join(OUTPUT, 'dashboard-releases.png'), fullPage: true });
       expectClean(seen);
       await page.close();

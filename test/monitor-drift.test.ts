@@ -1,9 +1,16 @@
 /**
  * Continuous behaviour monitoring end to end, in simulated time: a rollout promotes v2;
- * the monitor follows the promotion from the store, freezes v2's baseline from real
- * spans (instrumentation helpers -> tagging processor -> behaviour processor), and when
- * the tool mix of v2 drifts without any release (search falls from 40% to 20% over an
- * hour) a real webhook receives ONE alert with its evidence.
+ * the monitor follows the promotion from the store, freezes v2's baseline over users from
+ * real spans (instrumentation helpers -> tagging processor -> behaviour processor, each
+ * user counted once per subject period), and when the tool mix of v2 drifts without any
+ * release (search falls from 40% to 20% of users' first tool calls over an hour) a real
+ * webhook receives ONE alert with its evidence.
+ *
+ * After the promotion the test serves v2 as the stable release outside any rollout (no
+ * rollout id on the spans), which is where the processor counts users per subject period.
+ * The controller's promoted split still carries the rollout's id, so traffic routed by it
+ * would stay in the rollout's subject scope (each user counted once for the whole
+ * rollout): see docs/monitoring.md, "Known limits".
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,7 +27,7 @@ import {
   showRelease,
 } from '@agent-canary/monitor';
 import { BehaviorSpanProcessor } from '@agent-canary/processor';
-import { createRng } from '@agent-canary/stats';
+import { createRng, zipfSampler } from '@agent-canary/stats';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
@@ -106,12 +113,13 @@ describe('behaviour monitor of the stable release, end to end', () => {
       clock,
     });
 
-    // v2 serves everyone; search's share falls from 40% to 20% between +2 h and +3 h.
+    // v2 serves everyone, as the stable release; search's share falls from 40% to 20%
+    // between +2 h and +3 h. 30 turns a minute from 20 000 users with Zipf activity.
     const driftStart = promotedAt + 2 * HOUR;
     const searchShare = (at: number) =>
       at <= driftStart ? 0.4 : at >= driftStart + HOUR ? 0.2 : 0.4 - (0.2 * (at - driftStart)) / HOUR;
     const rng = createRng('monitor-e2e');
-    const assignment = { flagKey: FLAG, release: 'v2', cohort: 'stable' as const, rolloutId: 'r1' };
+    const userOf = zipfSampler(20_000, 0.8);
     const serveMinute = async () => {
       const search = searchShare(now);
       const rest = (1 - search) / 0.6;
@@ -127,6 +135,7 @@ describe('behaviour monitor of the stable release, end to end', () => {
         // Virtual span times: latency is simulated, not the test machine's.
         let spanTime = now;
         const spanClock = () => spanTime;
+        const assignment = { flagKey: FLAG, release: 'v2', cohort: 'stable' as const, subject: `user-${userOf(rng)}` };
         await withRelease(assignment, () =>
           traceAgentTurn({ agentName: 'support', clock: spanClock }, async (agentTurn) => {
             spanTime += Math.round(1500 * Math.exp(0.5 * rng.normal()));
@@ -156,7 +165,11 @@ describe('behaviour monitor of the stable release, end to end', () => {
     expect(alert?.drift.currentValue).toBeLessThan(0.27);
     expect(alert?.drift.firstSeenAtMillis).toBeGreaterThan(driftStart);
     expect(alert?.drift.firstSeenAtMillis).toBeLessThan(driftStart + 4 * HOUR);
-    expect(alert?.drift.samples).toBeGreaterThan(200);
+    // Users, not calls, behind each side.
+    expect(alert?.drift).toMatchObject({ unit: 'subject', effect: 'share_change' });
+    expect(alert?.drift.users).toBeGreaterThan(200);
+    expect(alert?.drift.baselineUsers).toBeGreaterThan(1000);
+    expect(alert?.drift.effectBound).toBeGreaterThanOrEqual(alert?.drift.tolerance ?? 1);
     // Nothing else moved: answer length and refusals stay quiet.
     expect(store.monitorAlerts(monitor.config.monitorId).map((a) => a.signal)).toEqual(['tool_mix']);
     await provider.shutdown();

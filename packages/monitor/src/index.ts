@@ -11,7 +11,8 @@ export type {
   MonitorTickResult,
 } from './drift/monitor.js';
 export { createBehaviorMonitor, MONITOR_PHASE, readMonitorStatus, runMonitor } from './drift/monitor.js';
-export { evaluateSignals } from './drift/signals.js';
+export type { BaselineSample } from './drift/signals.js';
+export { evaluateSignals, TAIL_QUANTILES } from './drift/signals.js';
 export type {
   BehaviorBaseline,
   BehaviorWindowQuery,
@@ -23,10 +24,20 @@ export type {
   MonitorState,
   MonitorWindow,
   SignalAlertState,
+  SignalEffect,
   SignalEvaluation,
   SignalStatus,
+  UserEvent,
 } from './drift/types.js';
-export { MONITOR_SIGNAL, MONITOR_SIGNALS, SIGNAL_STATUS } from './drift/types.js';
+export {
+  MONITOR_SIGNAL,
+  MONITOR_SIGNALS,
+  MONITOR_UNIT,
+  SIGNAL_EFFECT,
+  SIGNAL_STATUS,
+  USER_EVENT,
+} from './drift/types.js';
+export type { MetricBehaviorSourceOptions } from './drift/window.js';
 export {
   emptyMonitorWindow,
   mergeMonitorWindows,

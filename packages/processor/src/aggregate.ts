@@ -89,6 +89,8 @@ export interface AggregateSnapshot {
   readonly subjectToolSwitches: number;
   /** Each subject's first feedback, by kind. */
   readonly subjectFeedback: Readonly<Record<string, number>>;
+  /** Topic of each subject's first classified turn (names capped like `topics`). */
+  readonly subjectTopics: Readonly<Record<string, number>>;
   /** Each subject's first similarity score. */
   readonly subjectSimilarity: SketchSnapshot;
   /** Each subject's first toxicity score. */
@@ -208,6 +210,7 @@ export class SeriesAggregate {
   readonly toolCalls = new Map<string, MutableOutcome>();
   readonly subjectTools = new Map<string, MutableOutcome>();
   readonly subjectFeedback = new Map<string, number>();
+  readonly subjectTopics = new Map<string, number>();
   readonly scores = new Map<string, MutableScore>();
   readonly feedback = new Map<string, number>();
   topics: CategoricalDistribution | undefined;
@@ -237,6 +240,11 @@ export class SeriesAggregate {
   /** A subject's first feedback. */
   addSubjectFeedback(kind: string, count = 1): void {
     this.subjectFeedback.set(kind, (this.subjectFeedback.get(kind) ?? 0) + count);
+  }
+
+  /** A subject's first classified turn. */
+  addSubjectTopic(topic: string, count = 1): void {
+    this.subjectTopics.set(topic, (this.subjectTopics.get(topic) ?? 0) + count);
   }
 
   score(name: string, value: number): void {
@@ -270,6 +278,7 @@ export class SeriesAggregate {
     mergeOutcomes(this.toolCalls, other.toolCalls);
     mergeOutcomes(this.subjectTools, other.subjectTools);
     for (const [kind, count] of other.subjectFeedback) this.addSubjectFeedback(kind, count);
+    for (const [topic, count] of other.subjectTopics) this.addSubjectTopic(topic, count);
     for (const [name, summary] of other.scores) {
       const mine = this.scores.get(name);
       if (mine === undefined) this.scores.set(name, { ...summary });
@@ -327,6 +336,7 @@ export class SeriesAggregate {
       subjectSecondTools: this.subjectSecondTools,
       subjectToolSwitches: this.subjectToolSwitches,
       subjectFeedback: sorted(this.subjectFeedback, (count) => count),
+      subjectTopics: sorted(this.subjectTopics, (count) => count),
       subjectSimilarity: sketch('subjectSimilarity'),
       subjectToxicity: sketch('subjectToxicity'),
       subjectLatencyMillis: sketch('subjectLatencyMillis'),
@@ -352,6 +362,9 @@ export class SeriesAggregate {
     }
     for (const [kind, count] of Object.entries(snapshot.subjectFeedback ?? {})) {
       aggregate.subjectFeedback.set(kind, numberOr0(count));
+    }
+    for (const [topic, count] of Object.entries(snapshot.subjectTopics ?? {})) {
+      aggregate.subjectTopics.set(topic, numberOr0(count));
     }
     for (const [name, summary] of Object.entries(snapshot.scores ?? {})) {
       aggregate.scores.set(name, { count: numberOr0(summary.count), sum: numberOr0(summary.sum) });

@@ -235,6 +235,7 @@ export class BehaviorSpanProcessor implements SpanProcessor {
     const attributes = series.attributes;
     const instruments = this.instruments;
     let tool: string | undefined;
+    let topic: string | undefined;
     switch (facts.kind) {
       case AGENT_SPAN_KIND.turn: {
         aggregate.turns++;
@@ -252,7 +253,10 @@ export class BehaviorSpanProcessor implements SpanProcessor {
             if (Number.isFinite(value)) aggregate.score(this.scoreNames.resolve(name), value);
           }
         }
-        if (facts.topic !== undefined) aggregate.topic(this.topicNames.resolve(facts.topic));
+        if (facts.topic !== undefined) {
+          topic = this.topicNames.resolve(facts.topic);
+          aggregate.topic(topic);
+        }
         if (instruments && attributes) {
           addTotal(attributes.totals, 'turns', facts.isError ? attributes.error : attributes.ok, 1);
           instruments.turnDuration.record(Math.max(0, facts.durationMillis), attributes.base);
@@ -291,7 +295,9 @@ export class BehaviorSpanProcessor implements SpanProcessor {
         break;
       }
     }
-    if (facts.subject !== undefined) this.recordSubject(facts, facts.subject, series, aggregate, bucket, tool, now);
+    if (facts.subject !== undefined) {
+      this.recordSubject(facts, facts.subject, series, aggregate, bucket, tool, topic, now);
+    }
   }
 
   /**
@@ -305,6 +311,7 @@ export class BehaviorSpanProcessor implements SpanProcessor {
     aggregate: SeriesAggregate,
     bucket: Map<string, SeriesAggregate>,
     tool: string | undefined,
+    topic: string | undefined,
     now: number,
   ): void {
     const entered = this.subjects.enter(series.rolloutId, series.release, series.cohort, subject, now);
@@ -321,7 +328,7 @@ export class BehaviorSpanProcessor implements SpanProcessor {
       targetSeries = entrySeries;
       target = this.aggregateIn(bucket, entrySeries.key);
     }
-    const events = observeSubject(entry, isNew, facts, target, tool);
+    const events = observeSubject(entry, isNew, facts, target, tool, topic);
     const attributes = targetSeries.attributes;
     if (attributes === undefined) return;
     if (events.entered) addTotal(attributes.totals, 'subjectsNew', attributes.base, 1);

@@ -108,6 +108,35 @@ describe('subjects: one observation per subject, in the cohort it entered', () =
     expect(stable.subjectTurns).toBe(2);
   });
 
+  it("counts each subject's first topic once per subject period (the monitor's topic mix over users)", () => {
+    const { processor, clock } = setup({ subjectPeriodMillis: 60_000 });
+    const turn = (subject: string, topic?: string) =>
+      processor.record(
+        facts(AGENT_SPAN_KIND.turn, {
+          cohort: 'stable',
+          subject,
+          rolloutId: undefined,
+          ...(topic === undefined ? {} : { topic }),
+        }),
+      );
+    // A heavy user asks about billing ten times, a light one once about shipping; an
+    // unclassified first turn does not use up the subject's first topic.
+    turn('heavy');
+    for (let i = 0; i < 10; i += 1) turn('heavy', 'billing');
+    turn('light', 'shipping');
+    clock.now += 60_000;
+    turn('heavy', 'refunds');
+    turn('heavy', 'billing');
+    const stable = selectSeries(processor.window({ since: 0 }), { cohort: 'stable' });
+    expect(stable.topics.counts).toEqual({ billing: 11, shipping: 1, refunds: 1 });
+    expect(stable.subjectTopics).toEqual({ billing: 1, refunds: 1, shipping: 1 });
+    const restored = new BehaviorSpanProcessor({ now: () => clock.now, bucketMillis: 1000 });
+    restored.mergeSnapshot(JSON.parse(JSON.stringify(processor.snapshot())));
+    expect(selectSeries(restored.window({ since: 0 }), { cohort: 'stable' }).subjectTopics).toEqual(
+      stable.subjectTopics,
+    );
+  });
+
   it('stops counting new subjects at the cap and says so', () => {
     const { processor, series } = setup({ maxSubjectsPerRollout: 1 });
     processor.record(facts(AGENT_SPAN_KIND.turn, { cohort: 'canary', subject: 'a' }));

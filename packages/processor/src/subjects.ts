@@ -28,6 +28,8 @@ export const SUBJECT_BIT = Object.freeze({
   toxicity: 1 << 10,
   /** Its first feedback. */
   feedback: 1 << 11,
+  /** Its first classified turn (topic). */
+  topic: 1 << 12,
 });
 
 const SIGNAL_BIT: Readonly<Record<AdverseSignal, number>> = Object.freeze(
@@ -217,7 +219,8 @@ function first(entry: SubjectEntry, bit: number): boolean {
 
 /**
  * Counts the subject-level observations of one span (facts already normalised) into the
- * aggregate of the subject's entry series. `tool` is the capped tool name of a tool call.
+ * aggregate of the subject's entry series. `tool` is the capped tool name of a tool call,
+ * `topic` the capped topic of a classified turn.
  */
 export function observeSubject(
   entry: SubjectEntry,
@@ -225,6 +228,7 @@ export function observeSubject(
   facts: AgentSpanFacts,
   aggregate: SeriesAggregate,
   tool: string | undefined,
+  topic?: string,
 ): SubjectEvents {
   if (isNew) aggregate.newSubjects++;
   const adverse: AdverseSignal[] = [];
@@ -250,6 +254,7 @@ export function observeSubject(
       if (facts.toxicity !== undefined && first(entry, SUBJECT_BIT.toxicity)) {
         aggregate.observe('subjectToxicity', facts.toxicity);
       }
+      if (topic !== undefined && first(entry, SUBJECT_BIT.topic)) aggregate.addSubjectTopic(topic);
       if (facts.isError) signal(ADVERSE_SIGNAL.turnError);
       if (refused) signal(ADVERSE_SIGNAL.refusal);
       break;

@@ -19,8 +19,9 @@ const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 0, 10, 12);
 
 /**
- * The stable release serves one turn per second; from `driftAtMillis` on, the share of the
- * `search` tool falls from 40% to 10% and the two other tools share the rest (a model
+ * The stable release serves one turn per second, each from a user not seen before in the
+ * hour (so users, the monitor's unit, equal turns); from `driftAtMillis` on, the share of
+ * the `search` tool falls from 40% to 10% and the two other tools share the rest (a model
  * update under the same name, say).
  */
 function driftingSource(driftAtMillis: number): MetricSource & { queries: MetricQuery[] } {
@@ -33,15 +34,20 @@ function driftingSource(driftAtMillis: number): MetricSource & { queries: Metric
       queries.push(query);
       const before = Math.max(0, Math.min(query.untilMillis, driftAtMillis) - query.sinceMillis) / 1000;
       const after = Math.max(0, query.untilMillis - Math.max(query.sinceMillis, driftAtMillis)) / 1000;
+      const toolsByName = {
+        search: { calls: calls(before, 0.4) + calls(after, 0.1), failures: 0 },
+        database: { calls: calls(before, 0.3) + calls(after, 0.45), failures: 0 },
+        email: { calls: calls(before, 0.3) + calls(after, 0.45), failures: 0 },
+      };
+      const empty = emptyCohortWindow();
+      const turns = Math.round(before + after);
       const stable: CohortWindow = {
-        ...emptyCohortWindow(),
-        requests: Math.round(before + after),
-        toolCalls: Math.round(before + after),
-        toolCallsByName: {
-          search: { calls: calls(before, 0.4) + calls(after, 0.1), failures: 0 },
-          database: { calls: calls(before, 0.3) + calls(after, 0.45), failures: 0 },
-          email: { calls: calls(before, 0.3) + calls(after, 0.45), failures: 0 },
-        },
+        ...empty,
+        requests: turns,
+        subjects: turns,
+        toolCalls: turns,
+        toolCallsByName: toolsByName,
+        subjectFirsts: { ...(empty.subjectFirsts ?? emptyCohortWindow().subjectFirsts!), turns, toolsByName },
       };
       return {
         ok: true,
@@ -85,7 +91,7 @@ describe('monitor', () => {
 
     const freeze = ['monitor', '--release', 'v1', '--freeze-baseline', '--reason', 'new normal after model update'];
     expect(await cli(freeze)).toBe(EXIT_CODE.ok);
-    expect(out.stdout).toContain('froze the baseline of v1: 3600 turns from 2026-01-10T11:00:00.000Z');
+    expect(out.stdout).toContain('froze the baseline of v1: 3600 users (3600 turns) from 2026-01-10T11:00:00.000Z');
 
     clock.now = T0 + HOUR / 4;
     expect(await cli(['monitor', '--release', 'v1', '--once'])).toBe(EXIT_CODE.ok);
@@ -133,7 +139,8 @@ describe('monitor', () => {
     expect(code).toBe(EXIT_CODE.ok);
     const lines = out.stdout.trim().split('\n');
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toContain('2026-01-10T12:00:00.000Z  collecting_baseline v1');
+    // The release was already stable: its last whole window (an hour, `--baseline 5m` rounded up) is the baseline.
+    expect(lines[0]).toContain('2026-01-10T12:00:00.000Z  monitoring v1');
     expect(out.stderr).toContain('monitoring v1 every 30s');
   });
 

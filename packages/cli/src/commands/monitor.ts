@@ -39,8 +39,17 @@ export interface MonitorCommandOptions {
   readonly json: boolean;
 }
 
-/** The monitor's source: the injected metric source, else the Prometheus HTTP API at `url`. */
-function behaviorSource(source: MetricSource | undefined, url: string | undefined, flagKey: string | undefined) {
+/**
+ * The monitor's source: the injected metric source, else the Prometheus HTTP API at `url`.
+ * `--window` is the subject period of the processors that export the metrics (each user
+ * counted once per period), which the monitor's windows must equal.
+ */
+function behaviorSource(
+  source: MetricSource | undefined,
+  url: string | undefined,
+  flagKey: string | undefined,
+  subjectPeriodMillis: number | undefined,
+) {
   if (source === undefined && url === undefined) {
     throw new CliFailure(
       'missing_config',
@@ -48,7 +57,10 @@ function behaviorSource(source: MetricSource | undefined, url: string | undefine
       EXIT_CODE.usage,
     );
   }
-  return metricBehaviorSource(source ?? prometheusSource({ url: url ?? '' }), flagKey === undefined ? {} : { flagKey });
+  return metricBehaviorSource(source ?? prometheusSource({ url: url ?? '' }), {
+    ...(flagKey === undefined ? {} : { flagKey }),
+    ...(subjectPeriodMillis === undefined ? {} : { subjectPeriodMillis }),
+  });
 }
 
 /**
@@ -67,7 +79,7 @@ export async function monitorCommand(
     throw new CliFailure('usage', '--freeze-baseline needs --reason <text> (kept with the baseline)', EXIT_CODE.usage);
   }
   const prometheusUrl = options.prometheus ?? envValue(context.io.env[PROMETHEUS_URL_ENV]);
-  const monitorSource = behaviorSource(source, prometheusUrl, options.flag);
+  const monitorSource = behaviorSource(source, prometheusUrl, options.flag, options.windowMillis);
   const notifiers: Notifier[] = options.webhook ? [webhookNotifier({ url: options.webhook })] : [];
   return withControllerStore(resolveStorePath(context, options.store), { create: true }, async (store) => {
     const monitor = createBehaviorMonitor({
@@ -92,7 +104,8 @@ export async function monitorCommand(
           ? { ok: true, status }
           : { ok: false, error: { code: 'baseline_refused', message: frozen.reason }, status },
         frozen.ok
-          ? `froze the baseline of ${frozen.baseline.release}: ${frozen.baseline.window.turns} turns from ` +
+          ? `froze the baseline of ${frozen.baseline.release}: ${frozen.baseline.window.users} users ` +
+              `(${frozen.baseline.window.turns} turns) from ` +
               `${iso(frozen.baseline.sinceMillis)} to ${iso(frozen.baseline.untilMillis)}`
           : `baseline not frozen: ${frozen.reason}`,
       );
@@ -154,7 +167,8 @@ export function formatMonitor(tick: MonitorTickResult, status: MonitorStatus, no
   ];
   if (status.baseline) {
     lines.push(
-      `baseline  ${status.baseline.turns} turns, ${iso(status.baseline.sinceMillis)} to ${iso(status.baseline.untilMillis)} ` +
+      `baseline  ${status.baseline.users} users (${status.baseline.turns} turns), ` +
+        `${iso(status.baseline.sinceMillis)} to ${iso(status.baseline.untilMillis)} ` +
         `(${status.baseline.actor}: ${status.baseline.reason})`,
     );
   }

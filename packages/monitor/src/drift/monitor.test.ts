@@ -1,6 +1,5 @@
 import type { Notification, Notifier } from '@agent-canary/controller';
 import { RolloutStore } from '@agent-canary/controller';
-import { FEEDBACK_KIND } from '@agent-canary/conventions';
 import { createRng, QuantileSketch } from '@agent-canary/stats';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRelease } from '../registry/registry.js';
@@ -17,13 +16,13 @@ const TOOLS = ['search', 'db', 'code', 'email', 'calendar'] as const;
 type SearchShare = (atMillis: number) => number;
 
 /**
- * A seeded simulated stable release: `turnsPerMinute` turns each minute, every minute's
- * aggregates drawn from its own sub-stream, so any range reads the same data whatever
- * the order of the reads.
+ * A seeded simulated stable release: `usersPerMinute` new users each minute, each counted
+ * once (its first turn, tool call and topic), every minute drawn from its own sub-stream,
+ * so any range reads the same data whatever the order of the reads.
  */
 function simulatedRelease(options: {
   seed: string;
-  turnsPerMinute: number;
+  usersPerMinute: number;
   searchShare: SearchShare;
   release?: string;
 }) {
@@ -38,14 +37,12 @@ function simulatedRelease(options: {
     const search = options.searchShare(at);
     const rest = (1 - search) / 0.6;
     const shares = [search, 0.25 * rest, 0.15 * rest, 0.1 * rest, 0.1 * rest];
-    const toolCalls: Record<string, number> = {};
-    const topics: Record<string, number> = {};
-    const feedback: Record<string, number> = {};
+    const firstTools: Record<string, number> = {};
+    const firstTopics: Record<string, number> = {};
+    const usersWith = { turn_error: 0, refusal: 0, thumbs_down: 0, regenerate: 0, human_takeover: 0 };
     const latency = new QuantileSketch();
     const length = new QuantileSketch();
-    let errors = 0;
-    let refusals = 0;
-    for (let turn = 0; turn < options.turnsPerMinute; turn += 1) {
+    for (let user = 0; user < options.usersPerMinute; user += 1) {
       if (rng.next() < 0.9) {
         let u = rng.next();
         let tool: string = 'calendar';
@@ -56,25 +53,25 @@ function simulatedRelease(options: {
             break;
           }
         }
-        toolCalls[tool] = (toolCalls[tool] ?? 0) + 1;
+        firstTools[tool] = (firstTools[tool] ?? 0) + 1;
       }
       const topicDraw = rng.next();
       const topic = topicDraw < 0.5 ? 'billing' : topicDraw < 0.8 ? 'tech' : 'other';
-      topics[topic] = (topics[topic] ?? 0) + 1;
-      if (rng.next() < 0.01) errors += 1;
-      if (rng.next() < 0.02) refusals += 1;
-      if (rng.next() < 0.01) feedback[FEEDBACK_KIND.thumbsDown] = (feedback[FEEDBACK_KIND.thumbsDown] ?? 0) + 1;
-      if (rng.next() < 0.01) feedback[FEEDBACK_KIND.regenerate] = (feedback[FEEDBACK_KIND.regenerate] ?? 0) + 1;
+      firstTopics[topic] = (firstTopics[topic] ?? 0) + 1;
+      if (rng.next() < 0.02) usersWith.turn_error += 1;
+      if (rng.next() < 0.05) usersWith.refusal += 1;
+      if (rng.next() < 0.02) usersWith.thumbs_down += 1;
+      if (rng.next() < 0.02) usersWith.regenerate += 1;
       latency.add(1500 * Math.exp(0.5 * rng.normal()));
       length.add(Math.round(300 * Math.exp(0.6 * rng.normal())));
     }
     const window: MonitorWindow = {
-      turns: options.turnsPerMinute,
-      errors,
-      refusals,
-      toolCalls,
-      topics,
-      feedback,
+      turns: 3 * options.usersPerMinute,
+      users: options.usersPerMinute,
+      turnUsers: options.usersPerMinute,
+      usersWith,
+      firstTools,
+      firstTopics,
       latencyMillis: latency.buckets().map((b) => ({ upper: b.upper, count: b.count })),
       outputLength: length.buckets().map((b) => ({ upper: b.upper, count: b.count })),
     };
@@ -88,7 +85,7 @@ function simulatedRelease(options: {
       if (query.release !== release) return { ok: true, window: emptyMonitorWindow() };
       const first = Math.ceil((query.sinceMillis - START) / MINUTE);
       const last = Math.ceil((query.untilMillis - START) / MINUTE);
-      const windows: MonitorWindow[] = [];
+      const windows: MonitorWindow[] = [emptyMonitorWindow()];
       for (let index = Math.max(0, first); index < last; index += 1) windows.push(minute(index));
       return { ok: true, window: mergeMonitorWindows(...windows) };
     },
@@ -118,7 +115,7 @@ function setup(searchShare: SearchShare, seed = 'monitor') {
   stores.push(store);
   let now = START;
   const notifier = recordingNotifier();
-  const simulation = simulatedRelease({ seed, turnsPerMinute: 30, searchShare });
+  const simulation = simulatedRelease({ seed, usersPerMinute: 30, searchShare });
   const make = () =>
     createBehaviorMonitor({
       store,
@@ -148,9 +145,11 @@ describe('behaviour monitor', () => {
     const first = await monitor.tick();
     expect(first.phase).toBe(MONITOR_PHASE.collectingBaseline);
     await advanceTo(START + HOUR);
-    // The simulation starts at START: the first 1000 turns (minBaselineTurns) make the baseline.
-    expect(monitor.status()).toMatchObject({ phase: MONITOR_PHASE.monitoring, baseline: { release: 'v1' } });
-    expect(monitor.status().baseline?.turns).toBeGreaterThanOrEqual(1000);
+    // The simulation starts at START: its first whole window (1800 users ≥ minBaselineUsers) is the baseline.
+    expect(monitor.status()).toMatchObject({
+      phase: MONITOR_PHASE.monitoring,
+      baseline: { release: 'v1', sinceMillis: START, untilMillis: START + HOUR, periods: 1, users: 1800 },
+    });
     await advanceTo(START + 49 * HOUR);
     expect(notifier.sent).toEqual([]);
     expect(store.monitorAlerts(monitor.config.monitorId)).toEqual([]);
@@ -166,14 +165,25 @@ describe('behaviour monitor', () => {
     const alert = notifier.sent[0] as DriftNotification;
     expect(alert).toMatchObject({ kind: 'alert', severity: 'warn', stableRelease: 'v1' });
     const evidence = alert.drift;
-    expect(evidence).toMatchObject({ signal: 'tool_mix', status: 'alarm', subject: 'search', release: 'v1' });
+    expect(evidence).toMatchObject({
+      signal: 'tool_mix',
+      status: 'alarm',
+      subject: 'search',
+      release: 'v1',
+      unit: 'subject',
+      effect: 'share_change',
+    });
     expect(evidence.baselineValue).toBeGreaterThan(0.36);
     expect(evidence.baselineValue).toBeLessThan(0.44);
-    expect(evidence.currentValue).toBeLessThan(0.25);
-    expect(evidence.effectSize).toBeGreaterThan(0.15);
-    expect(evidence.statisticValue).toBeGreaterThanOrEqual(evidence.boundary);
-    expect(evidence.samples).toBeGreaterThanOrEqual(200);
-    expect(evidence.baselineSamples).toBeGreaterThan(800);
+    expect(evidence.currentValue).toBeLessThan(0.3);
+    // Judged on the bound, not the estimate: the proven change is past the tolerance and below the estimate.
+    expect(evidence.effectBound).toBeGreaterThanOrEqual(evidence.tolerance);
+    expect(evidence.effectBound).toBeLessThan(evidence.effectSize);
+    // Users behind each side: the baseline's users with a tool call, and the window's so far.
+    expect(evidence.baselineUsers).toBeGreaterThan(1500);
+    expect(evidence.baselineUsers).toBeLessThan(1800);
+    expect(evidence.users).toBeGreaterThanOrEqual(200);
+    expect(evidence.reason).toContain(`of ${evidence.baselineUsers} baseline users`);
     expect(evidence.firstSeenAtMillis).toBeGreaterThan(driftStart);
     // Detected within two windows of the drift's end, not only at some far boundary.
     expect(evidence.firstSeenAtMillis).toBeLessThanOrEqual(driftEnd + 2 * HOUR);
@@ -230,7 +240,7 @@ describe('behaviour monitor', () => {
     let now = START;
     const simulation = simulatedRelease({
       seed: 'registry',
-      turnsPerMinute: 10,
+      usersPerMinute: 10,
       searchShare: () => 0.4,
       release: 'v7',
     });
@@ -239,10 +249,11 @@ describe('behaviour monitor', () => {
     createRelease(store, { id: 'v7', promptHash: 'abc', model: 'm', status: 'stable' }, { clock: () => now });
     expect(await monitor.tick()).toMatchObject({ phase: MONITOR_PHASE.collectingBaseline, release: 'v7' });
     now += HOUR;
-    // 600 turns in the hour: below minBaselineTurns (1000), so collection goes on.
-    expect((await monitor.tick()).reason).toMatch(/600 turns .* need 1000/);
+    // 600 users in the window: below minBaselineUsers (1000), so collection goes on, a window at a time.
+    expect((await monitor.tick()).reason).toMatch(/600 users .* need 1000/);
     now += HOUR;
     expect(await monitor.tick()).toMatchObject({ phase: MONITOR_PHASE.monitoring, baselineFrozen: true });
+    expect(monitor.status().baseline).toMatchObject({ periods: 2, users: 1200 });
   });
 
   it('holds on source failures and reports them', async () => {
@@ -258,5 +269,36 @@ describe('behaviour monitor', () => {
     const result = await monitor.tick();
     expect(result.phase).toBe(MONITOR_PHASE.collectingBaseline);
     expect(result.reason).toMatch(/connection refused/);
+  });
+});
+
+describe('behaviour monitor upgrade', () => {
+  it('drops a version-1 state (per-call windows): its open alerts clear and a baseline over users is collected', async () => {
+    const store = new RolloutStore();
+    stores.push(store);
+    const monitorId = 'monitor:v1';
+    const evidence = { release: 'v1', firstSeenAtMillis: START };
+    const [alertId] = store.commitMonitor({
+      monitorId,
+      raise: [{ signal: 'tool_mix', evidence }],
+      state: () => ({ v: 1, monitorId, release: 'v1', windowIndex: 3, signals: {}, updatedAtMillis: START }),
+    });
+    store.commitMonitor({
+      monitorId,
+      state: () => ({
+        v: 1,
+        monitorId,
+        release: 'v1',
+        windowIndex: 3,
+        signals: { tool_mix: { alertId, cleanWindows: 0 } },
+        updatedAtMillis: START,
+      }),
+    });
+    const simulation = simulatedRelease({ seed: 'upgrade', usersPerMinute: 30, searchShare: () => 0.4 });
+    const monitor = createBehaviorMonitor({ store, source: simulation.source, clock: () => START, release: 'v1' });
+    expect((await monitor.tick()).phase).toBe(MONITOR_PHASE.collectingBaseline);
+    const [alert] = store.monitorAlerts(monitorId);
+    expect(alert?.clearReason).toMatch(/per-user windows/);
+    expect(store.getMonitorState<{ v: number }>(monitorId)?.v).toBe(2);
   });
 });

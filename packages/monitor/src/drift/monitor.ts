@@ -17,10 +17,12 @@ import {
   type MonitorAlertRecord,
   type MonitorSignal,
   type MonitorState,
+  type MonitorWindow,
   SIGNAL_STATUS,
   type SignalAlertState,
   type SignalEvaluation,
 } from './types.js';
+import { mergeMonitorWindows } from './window.js';
 
 /** Options of {@link createBehaviorMonitor}: the collaborators, then the statistics. */
 export interface CreateBehaviorMonitorOptions extends BehaviorMonitorOptions {
@@ -75,18 +77,18 @@ export interface MonitorStatus {
   readonly monitorId: string;
   readonly phase: MonitorPhase;
   readonly release?: string;
-  readonly baseline?: Omit<BehaviorBaseline, 'window'> & { readonly turns: number };
+  readonly baseline?: Omit<BehaviorBaseline, 'window'> & { readonly turns: number; readonly users: number };
   readonly windowIndex: number;
   readonly openAlerts: readonly MonitorAlertRecord[];
 }
 
-/** Input of {@link BehaviorMonitor.freezeBaseline}. */
+/** Input of {@link BehaviorMonitor.freezeBaseline}; the range is narrowed to whole windows. */
 export interface FreezeBaselineInput {
   readonly actor: string;
   readonly reason: string;
-  /** @default now − baselineMillis */
+  /** @default untilMillis − baselineMillis (rounded up to whole windows) */
   readonly sinceMillis?: number;
-  /** @default now */
+  /** @default the start of the current window */
   readonly untilMillis?: number;
 }
 
@@ -113,9 +115,11 @@ export interface BehaviorMonitor {
 
 /** Longest catch-up after downtime: older windows are skipped, not evaluated. */
 const MAX_CATCH_UP_WINDOWS = 24;
+/** Longest baseline collection: a release too quiet to fill a baseline in a week uses its last week. */
+const MAX_BASELINE_WINDOWS = 168;
 
 function initialState(monitorId: string, now: number): MonitorState {
-  return { v: 1, monitorId, windowIndex: 0, signals: {}, updatedAtMillis: now };
+  return { v: 2, monitorId, windowIndex: 0, signals: {}, updatedAtMillis: now };
 }
 
 /**
@@ -148,7 +152,9 @@ export function readMonitorStatus(store: RolloutStore, monitorId: string): Monit
             frozenAtMillis: baseline.frozenAtMillis,
             reason: baseline.reason,
             actor: baseline.actor,
+            periods: baseline.periods,
             turns: baseline.window.turns,
+            users: baseline.window.users,
           },
         }),
     windowIndex: state?.windowIndex ?? 0,
@@ -160,13 +166,16 @@ export function readMonitorStatus(store: RolloutStore, monitorId: string): Monit
  * Creates the continuous behaviour monitor of the stable release ("has behaviour
  * drifted", not only "is it up").
  *
- * When a release becomes stable (a rollout promotes it, or it is marked stable), the
- * monitor observes it for `baselineMillis` and freezes that as its baseline. From then
- * on, consecutive windows of `windowMillis` are each a fresh anytime-valid test against
- * the baseline: every tick may look at the current window (Ville's inequality), and each
- * window spends `alphaPerWindow` over its signals, so over N windows of unchanged
- * behaviour the expected number of false alerts is at most N·alphaPerWindow. Windows
- * never overlap the baseline, which a test against a fixed baseline needs.
+ * Everything is counted over users: a window is one subject period of the source (each
+ * user counts once in it, whatever its number of calls), so users are the independent
+ * units of every test. When a release becomes stable (a rollout promotes it, or it is
+ * marked stable), the monitor observes it for `baselineMillis` (whole windows) and
+ * freezes that as its baseline. From then on, each window is a fresh anytime-valid test
+ * against the baseline: every tick may look at the current window (Ville's inequality),
+ * and each window spends `alphaPerWindow` over its signals, so over N windows of
+ * unchanged behaviour the expected number of false alerts is at most N·alphaPerWindow. A
+ * signal alarms only when a confidence bound of its effect is past its tolerance.
+ * Windows never overlap the baseline, which a test against a fixed baseline needs.
  *
  * One alert per signal until it clears: an open alert re-arms after
  * `rearmAfterCleanWindows` closed windows judged clear in a row. State, baselines and
@@ -179,8 +188,12 @@ export function readMonitorStatus(store: RolloutStore, monitorId: string): Monit
  * @throws ConfigError when an option is invalid.
  */
 export function createBehaviorMonitor(options: CreateBehaviorMonitorOptions): BehaviorMonitor {
-  const config = resolveMonitorConfig(options);
+  const config = resolveMonitorConfig(options, options.source.subjectPeriodMillis);
   const { store, source } = options;
+  const windowMillis = config.windowMillis;
+  const floorToWindow = (millis: number) => Math.floor(millis / windowMillis) * windowMillis;
+  const ceilToWindow = (millis: number) => Math.ceil(millis / windowMillis) * windowMillis;
+  const baselineSpanMillis = Math.ceil(config.baselineMillis / windowMillis) * windowMillis;
   const notifiers = options.notifiers ?? [];
   const clock = options.clock ?? Date.now;
   const scheduler: Scheduler = options.scheduler ?? {
@@ -200,8 +213,25 @@ export function createBehaviorMonitor(options: CreateBehaviorMonitorOptions): Be
     return next;
   };
 
-  const loadState = (now: number): MonitorState =>
-    store.getMonitorState<MonitorState>(monitorId) ?? initialState(monitorId, now);
+  /** The stored state; a version-1 state (per-call windows) is dropped, its open alerts cleared. */
+  const loadState = (now: number): MonitorState => {
+    const stored = store.getMonitorState<MonitorState | { readonly v: 1; readonly signals?: MonitorState['signals'] }>(
+      monitorId,
+    );
+    if (stored === undefined) return initialState(monitorId, now);
+    if (stored.v === 2) return stored;
+    const fresh = initialState(monitorId, now);
+    store.commitMonitor({
+      monitorId,
+      clear: openAlertClears(
+        { ...fresh, signals: stored.signals ?? {} },
+        now,
+        'monitor upgraded to per-user windows: the baseline is collected again',
+      ),
+      state: () => fresh,
+    });
+    return fresh;
+  };
 
   const result = (
     phase: MonitorPhase,
@@ -219,13 +249,13 @@ export function createBehaviorMonitor(options: CreateBehaviorMonitorOptions): Be
     ...extra,
   });
 
-  const openAlertClears = (state: MonitorState, now: number, reason: string) => {
+  function openAlertClears(state: MonitorState, now: number, reason: string) {
     const clears: { id: number; atMillis: number; reason: string; signal: MonitorSignal }[] = [];
     for (const [signal, alert] of Object.entries(state.signals) as [MonitorSignal, SignalAlertState | undefined][]) {
       if (alert?.alertId !== undefined) clears.push({ id: alert.alertId, atMillis: now, reason, signal });
     }
     return clears;
-  };
+  }
 
   async function notifyAll(notification: Notification): Promise<void> {
     await deliverAndRecord(notifiers, notification, store, monitorId, 'agent-canary monitor');
@@ -241,6 +271,31 @@ export function createBehaviorMonitor(options: CreateBehaviorMonitorOptions): Be
     atMillis: now,
   });
 
+  /** Reads a range of whole windows one by one: the baseline's window and how many of them had users. */
+  async function readBaseline(
+    release: string,
+    range: { sinceMillis: number; untilMillis: number },
+  ): Promise<
+    { ok: true; window: MonitorWindow; periods: number; sinceMillis: number } | { ok: false; reason: string }
+  > {
+    const windows: MonitorWindow[] = [];
+    let first: number | undefined;
+    for (let since = range.sinceMillis; since < range.untilMillis; since += windowMillis) {
+      const read = await source.read({ release, sinceMillis: since, untilMillis: since + windowMillis });
+      if (!read.ok) return read;
+      if (read.window.users > 0) {
+        windows.push(read.window);
+        first ??= since;
+      }
+    }
+    return {
+      ok: true,
+      window: mergeMonitorWindows(...windows),
+      periods: windows.length,
+      sinceMillis: first ?? range.sinceMillis,
+    };
+  }
+
   async function freezeFrom(
     state: MonitorState,
     release: string,
@@ -248,21 +303,23 @@ export function createBehaviorMonitor(options: CreateBehaviorMonitorOptions): Be
     why: { reason: string; actor: string },
     now: number,
   ): Promise<FreezeBaselineResult> {
-    const read = await source.read({ release, ...range });
+    const read = await readBaseline(release, range);
     if (!read.ok) return { ok: false, reason: `source ${source.name}: ${read.reason}` };
-    if (read.window.turns < config.minBaselineTurns) {
+    if (read.window.users < config.minBaselineUsers) {
       return {
         ok: false,
-        reason: `${read.window.turns} turns of ${release} in the baseline range, need ${config.minBaselineTurns}`,
+        reason: `${read.window.users} users of ${release} in the baseline range, need ${config.minBaselineUsers}`,
       };
     }
     const baseline: BehaviorBaseline = {
       release,
-      sinceMillis: range.sinceMillis,
+      // From the first window with users: empty windows before the release had traffic do not count.
+      sinceMillis: read.sinceMillis,
       untilMillis: range.untilMillis,
       frozenAtMillis: now,
       reason: why.reason,
       actor: why.actor,
+      periods: read.periods,
       window: read.window,
     };
     const clears = openAlertClears(state, now, `new baseline of ${release}: ${why.reason}`);
@@ -270,7 +327,7 @@ export function createBehaviorMonitor(options: CreateBehaviorMonitorOptions): Be
       monitorId,
       baseline,
       clear: clears,
-      state: () => ({ v: 1, monitorId, release, baseline, windowIndex: 0, signals: {}, updatedAtMillis: now }),
+      state: () => ({ v: 2, monitorId, release, baseline, windowIndex: 0, signals: {}, updatedAtMillis: now }),
     });
     for (const clear of clears) {
       await notifyAll({
@@ -300,14 +357,16 @@ export function createBehaviorMonitor(options: CreateBehaviorMonitorOptions): Be
     }
     if (state.release !== target.release) {
       const rolloutId = 'rolloutId' in target ? target.rolloutId : undefined;
+      // A monitor started long after the promotion uses the last whole windows; otherwise
+      // the baseline starts with the first whole window of the new release.
+      const recent = floorToWindow(now) - baselineSpanMillis;
       const next: MonitorState = {
-        v: 1,
+        v: 2,
         monitorId,
         release: target.release,
         pendingBaseline: {
           release: target.release,
-          // A monitor started long after the promotion uses the most recent stretch.
-          sinceMillis: Math.max(target.sinceMillis, now - config.baselineMillis),
+          sinceMillis: recent >= target.sinceMillis ? recent : ceilToWindow(target.sinceMillis),
           reason: rolloutId === undefined ? 'became the stable release' : `promoted by rollout ${rolloutId}`,
           actor: 'monitor',
         },
@@ -325,18 +384,22 @@ export function createBehaviorMonitor(options: CreateBehaviorMonitorOptions): Be
     const release = target.release;
     const pending = state.pendingBaseline;
     if (pending !== undefined || state.baseline === undefined) {
-      const sinceMillis = pending?.sinceMillis ?? now;
-      if (now - sinceMillis < config.baselineMillis) {
+      const untilMillis = floorToWindow(now);
+      const sinceMillis = Math.max(
+        pending?.sinceMillis ?? untilMillis - baselineSpanMillis,
+        untilMillis - MAX_BASELINE_WINDOWS * windowMillis,
+      );
+      if (untilMillis - sinceMillis < baselineSpanMillis) {
         return result(
           MONITOR_PHASE.collectingBaseline,
           state,
-          `collecting the baseline of ${release} until ${new Date(sinceMillis + config.baselineMillis).toISOString()}`,
+          `collecting the baseline of ${release} until ${new Date(sinceMillis + baselineSpanMillis).toISOString()}`,
         );
       }
       const frozen = await freezeFrom(
         state,
         release,
-        { sinceMillis, untilMillis: now },
+        { sinceMillis, untilMillis },
         { reason: pending?.reason ?? 'first baseline', actor: pending?.actor ?? 'monitor' },
         now,
       );
@@ -355,9 +418,12 @@ export function createBehaviorMonitor(options: CreateBehaviorMonitorOptions): Be
     now: number,
   ): Promise<MonitorTickResult> {
     const release = baseline.release;
-    const windowMillis = config.windowMillis;
-    const origin = baseline.untilMillis;
-    const currentIndex = Math.max(0, Math.floor((now - origin) / windowMillis));
+    const origin = ceilToWindow(baseline.untilMillis);
+    if (now < origin) {
+      return result(MONITOR_PHASE.monitoring, state, `the first window starts at ${new Date(origin).toISOString()}`);
+    }
+    const sample = { window: baseline.window, periods: baseline.periods };
+    const currentIndex = Math.floor((now - origin) / windowMillis);
     const signals: Partial<Record<MonitorSignal, SignalAlertState>> = { ...state.signals };
     const raises: { signal: MonitorSignal; evidence: DriftEvidence }[] = [];
     const clears: { id: number; atMillis: number; reason: string; signal: MonitorSignal }[] = [];
@@ -422,12 +488,12 @@ export function createBehaviorMonitor(options: CreateBehaviorMonitorOptions): Be
         readFailed = true;
         break;
       }
-      apply(evaluateSignals(baseline.window, read.window, config, alphaPerSignal), closed, true);
+      apply(evaluateSignals(sample, read.window, config, alphaPerSignal), closed, true);
     }
     if (!readFailed) {
       const read = await source.read({ release, ...range });
       if (read.ok) {
-        evaluations = evaluateSignals(baseline.window, read.window, config, alphaPerSignal);
+        evaluations = evaluateSignals(sample, read.window, config, alphaPerSignal);
         apply(evaluations, range, false);
         const alarms = evaluations.filter((e) => e.status === SIGNAL_STATUS.alarm).map((e) => e.signal);
         reason = alarms.length > 0 ? `drift in ${alarms.join(', ')}` : 'no drift proven';
@@ -511,10 +577,18 @@ export function createBehaviorMonitor(options: CreateBehaviorMonitorOptions): Be
         const state = loadState(now);
         const release = config.release ?? state.release ?? currentStableRelease(store, config.flagKey)?.release;
         if (release === undefined) return { ok: false, reason: 'no stable release known' };
-        const untilMillis = input.untilMillis ?? now;
-        const sinceMillis = input.sinceMillis ?? untilMillis - config.baselineMillis;
-        if (!(sinceMillis < untilMillis) || untilMillis > now) {
-          return { ok: false, reason: `invalid baseline range [${sinceMillis}, ${untilMillis}) at ${now}` };
+        if (input.untilMillis !== undefined && input.untilMillis > now) {
+          return { ok: false, reason: `invalid baseline range: it ends at ${input.untilMillis}, after now (${now})` };
+        }
+        // Whole windows only: each user counts once per window, and a partial window sees
+        // a different mix of users (the heaviest ones show up first).
+        const untilMillis = floorToWindow(input.untilMillis ?? now);
+        const sinceMillis = ceilToWindow(input.sinceMillis ?? untilMillis - baselineSpanMillis);
+        if (!(sinceMillis < untilMillis)) {
+          return {
+            ok: false,
+            reason: `the baseline range holds no whole window of ${windowMillis} ms (windows are subject periods)`,
+          };
         }
         return freezeFrom(
           state,

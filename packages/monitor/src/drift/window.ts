@@ -1,53 +1,90 @@
-import { FEEDBACK_KIND } from '@agent-canary/conventions';
-import type { BucketCount, CohortWindow, MetricSource } from '@agent-canary/gate';
+import type { BucketCount, BucketCounts, CohortWindow, MetricSource } from '@agent-canary/gate';
 import { mergeBuckets } from '@agent-canary/gate';
-import { type AggregateSnapshot, type BehaviorSpanProcessor, selectSeries } from '@agent-canary/processor';
+import {
+  type AggregateSnapshot,
+  BEHAVIOR_PROCESSOR_DEFAULTS,
+  type BehaviorSpanProcessor,
+  selectSeries,
+} from '@agent-canary/processor';
 import { QuantileSketch, type SketchSnapshot } from '@agent-canary/stats';
 import { diag } from '@opentelemetry/api';
-import type { BehaviorWindowQuery, BehaviorWindowResult, BehaviorWindowSource, MonitorWindow } from './types.js';
+import {
+  type BehaviorWindowQuery,
+  type BehaviorWindowResult,
+  type BehaviorWindowSource,
+  type MonitorWindow,
+  USER_EVENT,
+  type UserEvent,
+} from './types.js';
 
-/** A window with no observations. */
+/** A window with no observations (every per-user field present, at zero). */
 export function emptyMonitorWindow(): MonitorWindow {
   return {
     turns: 0,
-    errors: 0,
-    refusals: 0,
-    toolCalls: {},
-    topics: {},
-    feedback: {},
+    users: 0,
+    turnUsers: 0,
+    usersWith: Object.fromEntries(USER_EVENTS.map((event) => [event, 0])),
+    firstTools: {},
+    firstTopics: {},
     latencyMillis: [],
     outputLength: [],
   };
 }
 
-/** Sums windows (counts add; buckets with equal edges add, which is exact for one sketch accuracy). */
+const USER_EVENTS: readonly UserEvent[] = Object.values(USER_EVENT);
+
+function addCounts(
+  windows: readonly MonitorWindow[],
+  pick: (window: MonitorWindow) => Readonly<Record<string, number>> | undefined,
+): Record<string, number> | undefined {
+  if (windows.some((window) => pick(window) === undefined)) return undefined;
+  const total: Record<string, number> = {};
+  for (const window of windows) {
+    for (const [key, count] of Object.entries(pick(window) ?? {})) total[key] = (total[key] ?? 0) + count;
+  }
+  return total;
+}
+
+function addBuckets(
+  windows: readonly MonitorWindow[],
+  pick: (window: MonitorWindow) => BucketCounts | undefined,
+): BucketCounts | undefined {
+  const all = windows.map(pick);
+  return all.some((buckets) => buckets === undefined) ? undefined : mergeBuckets(...(all as BucketCounts[]));
+}
+
+/**
+ * Sums windows (counts add; buckets with equal edges add, which is exact for one sketch
+ * accuracy). A field absent from any window is absent from the sum.
+ */
 export function mergeMonitorWindows(...windows: readonly MonitorWindow[]): MonitorWindow {
-  const add = (target: Record<string, number>, source: Readonly<Record<string, number>>) => {
-    for (const [key, count] of Object.entries(source)) target[key] = (target[key] ?? 0) + count;
-  };
-  const toolCalls: Record<string, number> = {};
-  const topics: Record<string, number> = {};
-  const feedback: Record<string, number> = {};
   let turns = 0;
-  let errors = 0;
-  let refusals = 0;
+  let users = 0;
+  let turnUsers = 0;
   for (const window of windows) {
     turns += window.turns;
-    errors += window.errors;
-    refusals += window.refusals;
-    add(toolCalls, window.toolCalls);
-    add(topics, window.topics);
-    add(feedback, window.feedback);
+    users += window.users;
+    turnUsers += window.turnUsers;
   }
+  const usersWith: Partial<Record<UserEvent, number>> = {};
+  for (const event of USER_EVENTS) {
+    if (windows.every((window) => window.usersWith[event] !== undefined)) {
+      usersWith[event] = windows.reduce((total, window) => total + (window.usersWith[event] ?? 0), 0);
+    }
+  }
+  const firstTools = addCounts(windows, (window) => window.firstTools);
+  const firstTopics = addCounts(windows, (window) => window.firstTopics);
+  const latencyMillis = addBuckets(windows, (window) => window.latencyMillis);
+  const outputLength = addBuckets(windows, (window) => window.outputLength);
   return {
     turns,
-    errors,
-    refusals,
-    toolCalls,
-    topics,
-    feedback,
-    latencyMillis: mergeBuckets(...windows.map((w) => w.latencyMillis)),
-    outputLength: mergeBuckets(...windows.map((w) => w.outputLength)),
+    users,
+    turnUsers,
+    usersWith,
+    ...(firstTools === undefined ? {} : { firstTools }),
+    ...(firstTopics === undefined ? {} : { firstTopics }),
+    ...(latencyMillis === undefined ? {} : { latencyMillis }),
+    ...(outputLength === undefined ? {} : { outputLength }),
   };
 }
 
@@ -57,49 +94,61 @@ function bucketsOf(snapshot: SketchSnapshot): BucketCount[] {
     .map((bucket) => ({ upper: bucket.upper, count: bucket.count }));
 }
 
-/** Converts the behaviour processor's aggregate of a release into a {@link MonitorWindow}. */
+/** Converts the behaviour processor's aggregate of a release into a {@link MonitorWindow} (its per-subject fields). */
 export function monitorWindowFromAggregate(aggregate: AggregateSnapshot): MonitorWindow {
-  const toolCalls: Record<string, number> = {};
-  for (const [tool, outcome] of Object.entries(aggregate.toolCalls)) {
-    const calls = outcome.ok + outcome.error;
-    if (calls > 0) toolCalls[tool] = calls;
+  const firstTools: Record<string, number> = {};
+  for (const [tool, outcome] of Object.entries(aggregate.subjectTools ?? {})) {
+    const users = outcome.ok + outcome.error;
+    if (users > 0) firstTools[tool] = users;
   }
+  const usersWith: Partial<Record<UserEvent, number>> = {};
+  for (const event of USER_EVENTS) usersWith[event] = aggregate.subjectsWith?.[event] ?? 0;
   return {
     turns: aggregate.turns,
-    errors: aggregate.turnErrors,
-    refusals: aggregate.refusals,
-    toolCalls,
-    topics: { ...aggregate.topics.counts },
-    feedback: { ...aggregate.feedback },
-    latencyMillis: bucketsOf(aggregate.turnLatencyMillis),
-    outputLength: bucketsOf(aggregate.outputLength),
+    users: aggregate.newSubjects ?? 0,
+    turnUsers: aggregate.subjectTurns ?? 0,
+    usersWith,
+    firstTools,
+    firstTopics: { ...(aggregate.subjectTopics ?? {}) },
+    latencyMillis: bucketsOf(aggregate.subjectLatencyMillis),
+    outputLength: bucketsOf(aggregate.subjectOutputLength),
   };
 }
 
 /**
- * Converts a metric source's cohort window into a {@link MonitorWindow}. Metrics carry no
- * topics, regenerations or takeovers: those signals stay silent with such a source.
+ * Converts a metric source's cohort window into a {@link MonitorWindow}: users, users with
+ * an error, a refusal or a thumbs-down (counted once per subject period by the processor
+ * that exported them), and the per-subject first observations when the source has them.
+ * Prometheus metrics have none of the latter (nor regenerations or takeovers per user):
+ * the signals that need them stay `undecided` and say so.
  */
 export function monitorWindowFromCohortWindow(window: CohortWindow): MonitorWindow {
-  const toolCalls: Record<string, number> = {};
-  for (const [tool, counts] of Object.entries(window.toolCallsByName))
-    if (counts.calls > 0) toolCalls[tool] = counts.calls;
+  const firsts = window.subjectFirsts;
+  const firstTools: Record<string, number> = {};
+  for (const [tool, counts] of Object.entries(firsts?.toolsByName ?? {})) {
+    if (counts.calls > 0) firstTools[tool] = counts.calls;
+  }
   return {
     turns: window.requests,
-    errors: window.errors,
-    refusals: window.refusals,
-    toolCalls,
-    topics: {},
-    feedback: { [FEEDBACK_KIND.thumbsDown]: window.thumbsDown },
-    latencyMillis: window.latencyMillis,
-    outputLength: window.outputLength,
+    users: window.subjects,
+    turnUsers: firsts?.turns ?? window.subjects,
+    usersWith: {
+      [USER_EVENT.turnError]: window.subjectsWithError,
+      [USER_EVENT.refusal]: window.subjectsWithRefusal,
+      [USER_EVENT.thumbsDown]: window.subjectsWithThumbsDown,
+    },
+    ...(firsts === undefined ? {} : { firstTools }),
+    ...(window.subjectLatencyMillis === undefined ? {} : { latencyMillis: window.subjectLatencyMillis }),
+    ...(window.subjectOutputLength === undefined ? {} : { outputLength: window.subjectOutputLength }),
   };
 }
 
 /**
- * Reads a release's behaviour from a `BehaviorSpanProcessor` in this process: every
- * series of the release (stable and control cohorts alike, they run the same release).
- * The range is widened to whole processor buckets.
+ * Reads a release's behaviour from a `BehaviorSpanProcessor` in this process: the
+ * release's series outside rollouts (spans without a rollout id), where the processor
+ * counts each user once per subject period. Series of a rollout count each user once
+ * for the whole rollout, in the cohort it entered: not what a window of the stable
+ * release needs, so they are left out. The range is widened to whole processor buckets.
  *
  * @example
  * const monitor = createBehaviorMonitor({ store, source: processorBehaviorSource(behavior), flagKey: 'agent.release' });
@@ -107,10 +156,25 @@ export function monitorWindowFromCohortWindow(window: CohortWindow): MonitorWind
 export function processorBehaviorSource(processor: BehaviorSpanProcessor): BehaviorWindowSource {
   return {
     name: 'in-process',
+    subjectPeriodMillis: processor.config.subjectPeriodMillis,
     async read(query: BehaviorWindowQuery): Promise<BehaviorWindowResult> {
       try {
         const window = processor.window({ since: query.sinceMillis, until: query.untilMillis });
-        return { ok: true, window: monitorWindowFromAggregate(selectSeries(window, { release: query.release })) };
+        const ofRelease = window.series.filter((series) => series.release === query.release);
+        const outside = ofRelease.filter((series) => series.rolloutId === undefined);
+        const inside = ofRelease.find((series) => series.rolloutId !== undefined && series.turns > 0);
+        if (inside !== undefined && !outside.some((series) => series.newSubjects > 0)) {
+          return {
+            ok: false,
+            reason:
+              `the traffic of ${query.release} carries a rollout id (${inside.rolloutId}): the processor counts its ` +
+              'users once per rollout, not per subject period; serve the stable release without a rollout id',
+          };
+        }
+        return {
+          ok: true,
+          window: monitorWindowFromAggregate(selectSeries({ ...window, series: outside }, { release: query.release })),
+        };
       } catch (error) {
         diag.error('agent-canary monitor: processor window read failed', error);
         return { ok: false, reason: `processor window read failed: ${String(error)}` };
@@ -119,16 +183,29 @@ export function processorBehaviorSource(processor: BehaviorSpanProcessor): Behav
   };
 }
 
+/** Options of {@link metricBehaviorSource}. */
+export interface MetricBehaviorSourceOptions {
+  /** Release flag key, when the source can filter by it. @default none */
+  readonly flagKey?: string;
+  /**
+   * Subject period of the behaviour processors that export the metrics (their
+   * `subjectPeriodMillis`): the monitor's window.
+   * @default 3_600_000 (the processor's default)
+   */
+  readonly subjectPeriodMillis?: number;
+}
+
 /**
  * Reads a release's behaviour from a gate {@link MetricSource} (Prometheus, ...): the
  * stable and control cohorts of the release, merged.
  */
 export function metricBehaviorSource(
   source: MetricSource,
-  options: { readonly flagKey?: string } = {},
+  options: MetricBehaviorSourceOptions = {},
 ): BehaviorWindowSource {
   return {
     name: source.name,
+    subjectPeriodMillis: options.subjectPeriodMillis ?? BEHAVIOR_PROCESSOR_DEFAULTS.subjectPeriodMillis,
     async read(query: BehaviorWindowQuery): Promise<BehaviorWindowResult> {
       const result = await source.read({
         ...(options.flagKey === undefined ? {} : { flagKey: options.flagKey }),

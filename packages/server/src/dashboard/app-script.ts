@@ -506,9 +506,8 @@ export const DASHBOARD_APP_SCRIPT = String.raw`
     var facts = [];
     if (e.subject !== undefined) facts.push(String(e.subject));
     facts.push('baseline ' + V.fmt(e.baselineValue) + ' \u2192 now ' + V.fmt(e.currentValue));
-    if (e.effect !== undefined) facts.push(V.words(e.effect) + ' ' + V.fmt(e.effectSize) + ' (threshold ' + V.fmt(e.effectThreshold) + ')');
-    if (e.statistic !== undefined) facts.push(V.words(e.statistic) + ' ' + V.fmt(e.statisticValue) + ' / boundary ' + V.fmt(e.boundary));
-    if (e.samples !== undefined) facts.push('n=' + e.samples + ' vs baseline ' + e.baselineSamples);
+    if (e.effect !== undefined) facts.push(V.words(e.effect) + ' ' + V.fmt(e.effectSize) + ', at least ' + V.fmt(e.effectBound) + ' (tolerance ' + V.fmt(e.tolerance) + ')');
+    if (e.users !== undefined) facts.push(e.users + ' users vs ' + e.baselineUsers + ' in the baseline');
     var why = el('div');
     why.appendChild(el('div', 'reason', e.reason || ''));
     why.appendChild(el('div', 'facts', facts.join(' \u00b7 ')));
@@ -542,7 +541,7 @@ export const DASHBOARD_APP_SCRIPT = String.raw`
       container.appendChild(card);
     });
     update(main.__monitors, JSON.stringify(doc.monitors), function (container) {
-      var card = section('Drift monitoring', 'The continuous behaviour monitor of the stable release: anytime-valid tests of each window against the frozen baseline.');
+      var card = section('Drift monitoring', 'The continuous behaviour monitor of the stable release: the users of each window against the frozen baseline; an alert needs a confidence bound past the tolerance.');
       if (doc.monitors.length === 0) card.appendChild(el('p', 'empty', 'No drift monitor has run on this store (agent-canary monitor, or serve --monitor).'));
       doc.monitors.forEach(function (monitor) {
         var box = el('div', 'panel');
@@ -552,7 +551,7 @@ export const DASHBOARD_APP_SCRIPT = String.raw`
         box.appendChild(head);
         var fields = { release: monitor.release, windowIndex: monitor.windowIndex };
         if (monitor.baseline) {
-          fields.baseline = monitor.baseline.turns + ' turns, ' + V.formatTime(monitor.baseline.sinceMillis) + ' \u2192 ' + V.formatTime(monitor.baseline.untilMillis);
+          fields.baseline = (monitor.baseline.users === undefined ? monitor.baseline.turns + ' turns' : monitor.baseline.users + ' users') + ', ' + V.formatTime(monitor.baseline.sinceMillis) + ' \u2192 ' + V.formatTime(monitor.baseline.untilMillis);
           fields.baselineFrozenBy = monitor.baseline.actor + ': ' + monitor.baseline.reason;
         }
         box.appendChild(fieldList(fields));

@@ -5,8 +5,10 @@ import { InMemoryRoutingAdapter } from '@agent-canary/conventions/testing';
 import { gateResult, InMemoryMetricSource, ScriptedGate } from '@agent-canary/gate/testing';
 import { createRelease } from '@agent-canary/monitor';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ROLLOUT_VIEW_SCRIPT } from '../report/view-script.js';
 import { type AgentCanaryServer, startServer } from '../server.js';
 import { describeReadAccess, hostOfHeader, isLoopbackHost, ReadAccess } from './access.js';
+import { DASHBOARD_APP_SCRIPT } from './app-script.js';
 import { resolveDashboardConfig } from './config.js';
 import { DASHBOARD_CSP } from './page.js';
 import { VerdictCache } from './views.js';
@@ -357,5 +359,15 @@ describe('read access', () => {
     expect(resolveDashboardConfig({ store }, { AGENT_CANARY_DASHBOARD_TOKEN: READ_TOKEN }).readToken).toBe(READ_TOKEN);
     expect(resolveDashboardConfig({ store }, {}).pollIntervalMillis).toBe(2000);
     store.close();
+  });
+});
+
+describe('page scripts', () => {
+  it('parse as JavaScript (a stray quote fails here, not only in a browser)', () => {
+    // Compiling is enough: a syntax error throws before anything runs.
+    for (const script of [DASHBOARD_APP_SCRIPT, ROLLOUT_VIEW_SCRIPT]) {
+      expect(() => new Function(script)).not.toThrow();
+    }
+    expect(() => new Function(`${DASHBOARD_APP_SCRIPT}'`)).toThrow(SyntaxError);
   });
 });
