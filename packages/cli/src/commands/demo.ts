@@ -2,7 +2,7 @@ import type { Cohort, Verdict } from '@agent-canary/conventions';
 import { runDemo } from '../demo/run-demo.js';
 import type { Scenario } from '../demo/scenarios.js';
 import { EXIT_CODE, type ExitCode } from '../exit-codes.js';
-import { CliFailure, createOutput } from '../output.js';
+import { createOutput } from '../output.js';
 import { createStatusLine, formatProgress } from '../progress.js';
 import { type CommandContext, resolvePath } from './context.js';
 
