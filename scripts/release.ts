@@ -252,7 +252,7 @@ async function main(): Promise<void> {
   const checkOnly = args.includes('--check-only');
   const outIndex = args.indexOf('--out');
   const keep = outIndex >= 0;
-  const outDir = keep ? args[outIndex + 1] : mkdtempSync(join(tmpdir(), 'agent-canary-release-'));
+  const outDir = keep ? args[outIndex + 1] : mkdtempSync(join(tmpdir(), 'agent-canary-pack-'));
   if (!outDir) throw new Error('--out needs a directory');
   mkdirSync(outDir, { recursive: true });
   try {
