@@ -285,7 +285,7 @@ async function createLangfuseAdapter(
   }
   const client = options.langfuseClient
     ? await options.langfuseClient(settings)
-    : new (await import('@langfuse/client')).LangfuseClient(settings);
+    : new (await importLangfuseClient(optionsPath.replace(/\.options$/, '.provider'))).LangfuseClient(settings);
   const innerAdapter = await createRoutingAdapter(inner, options, innerPath);
   const labelOptions = defined({
     client,
@@ -301,6 +301,23 @@ async function createLangfuseAdapter(
   } catch (error) {
     await innerAdapter.close();
     throw error;
+  }
+}
+
+/**
+ * `@langfuse/client` is an optional peer of the CLI: only the `langfuse` provider loads it, so
+ * operators of the other providers do not install it.
+ */
+async function importLangfuseClient(path: string): Promise<typeof import('@langfuse/client')> {
+  try {
+    return await import('@langfuse/client');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new ConfigError({
+      path,
+      expected: 'the @langfuse/client package installed next to @agent-canary/cli (npm install @langfuse/client)',
+      received: 'langfuse',
+    });
   }
 }
 

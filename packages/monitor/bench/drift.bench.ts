@@ -1,5 +1,5 @@
 /**
- * The stable-release drift monitor over habitual Zipf users (issue 14, item 7): false
+ * The stable-release drift monitor over habitual Zipf users: false
  * alerts per run-day over long unchanged runs, and the delay to detect a 10-point move
  * of the tool mix, refusals 3% -> 6%, latency ×1.5 and a tail-only slowdown (p95 and p99
  * ×1.5, median unchanged). Traffic goes through the real BehaviorSpanProcessor and the
@@ -222,7 +222,7 @@ export async function run(): Promise<{ title: string; markdown: string }> {
     ['| scenario | signal | result | other alerts |', '|---|---|---|---|', ...rows].join('\n'),
     `${spans.toLocaleString('en-US')} spans recorded in ${results.length} runs; ${wallMinutes.toFixed(1)} min on ${WORKERS} worker threads.`,
     [
-      'Targets (issue 14, item 7): no false alert over ≥ 50 runs × 7 days of unchanged behaviour (95% upper bound: Wilson,',
+      'Targets: no false alert over ≥ 50 runs × 7 days of unchanged behaviour (95% upper bound: Wilson,',
       'per run-day); the 10-point tool-mix move caught within a day with ≥ 80% power. Each signal alarms only when a',
       'confidence bound of its effect is past its tolerance (docs/monitoring.md), so the delays are set by how many users',
       "a window holds: a change is proven once enough of the window's users show it, and the window that straddles the",

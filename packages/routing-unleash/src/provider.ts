@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import {
   COHORT,
   ConfigError,
@@ -19,8 +20,26 @@ import {
   TypeMismatchError,
 } from '@openfeature/server-sdk';
 import { diag } from '@opentelemetry/api';
-import { type Context, InMemStorageProvider, Unleash, UnleashEvents } from 'unleash-client';
+import type * as UnleashClientModule from 'unleash-client';
+import type { Context, Unleash } from 'unleash-client';
 import { ROLLOUT_ID_PARAMETER, type UnleashStrategy } from './strategy.js';
+
+/**
+ * Loads unleash-client when a provider is created. The admin adapter (all the CLI needs to
+ * write a split) uses none of it, so the SDK is an optional peer that only apps reading
+ * flags through {@link UnleashProvider} install.
+ */
+function loadUnleashClient(): typeof UnleashClientModule {
+  try {
+    return createRequire(import.meta.url)('unleash-client') as typeof UnleashClientModule;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw error;
+    throw new ConfigError({
+      path: 'client',
+      expected: 'the unleash-client package next to @agent-canary/routing-unleash (npm install unleash-client)',
+    });
+  }
+}
 
 /** Environment variables read by {@link UnleashProvider} when it creates its own client. */
 export const UNLEASH_PROVIDER_ENV = Object.freeze({
@@ -93,7 +112,12 @@ export class UnleashProvider implements Provider {
   private readonly onError = (error: unknown) => diag.warn('agent-canary: unleash-client error', error);
   private readonly onWarn = (message: unknown) => diag.debug(`agent-canary: unleash-client: ${String(message)}`);
 
+  /** unleash-client's event names. */
+  private readonly clientEvents: typeof UnleashClientModule.UnleashEvents;
+
   constructor(options: UnleashProviderOptions = {}, env: Readonly<Record<string, string | undefined>> = process.env) {
+    const { InMemStorageProvider, Unleash, UnleashEvents } = loadUnleashClient();
+    this.clientEvents = UnleashEvents;
     this.stableRelease = options.stableRelease;
     this.initTimeoutMillis = options.initTimeoutMillis ?? UNLEASH_PROVIDER_DEFAULTS.initTimeoutMillis;
     if (options.client !== undefined) {
@@ -148,7 +172,7 @@ export class UnleashProvider implements Provider {
     if (this.client.isSynchronized()) return;
     const synchronized = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.client.off(UnleashEvents.Synchronized, done);
+        this.client.off(this.clientEvents.Synchronized, done);
         reject(new Error(`unleash-client did not fetch flags within ${this.initTimeoutMillis} ms`));
       }, this.initTimeoutMillis);
       timer.unref?.();
@@ -156,16 +180,16 @@ export class UnleashProvider implements Provider {
         clearTimeout(timer);
         resolve();
       };
-      this.client.once(UnleashEvents.Synchronized, done);
+      this.client.once(this.clientEvents.Synchronized, done);
     });
     if (this.owned) await this.client.start();
     await synchronized;
   }
 
   async onClose(): Promise<void> {
-    this.client.off(UnleashEvents.Changed, this.onChanged);
-    this.client.off(UnleashEvents.Error, this.onError);
-    this.client.off(UnleashEvents.Warn, this.onWarn);
+    this.client.off(this.clientEvents.Changed, this.onChanged);
+    this.client.off(this.clientEvents.Error, this.onError);
+    this.client.off(this.clientEvents.Warn, this.onWarn);
     if (this.owned) this.client.destroy();
   }
 

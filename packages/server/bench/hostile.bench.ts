@@ -1,5 +1,5 @@
 /**
- * The OTLP receiver under the attacks of issue 17, with its default limits, in its own
+ * The OTLP receiver under hostile clients, with its default limits, in its own
  * process pinned to one core (`taskset -c 1`); this process attacks it on loopback and
  * measures what other clients see.
  *
