@@ -1,3 +1,3 @@
 /** Test data for the report and the dashboard (`@agent-canary/server/testing`). */
-export type { SyntheticRollout, SyntheticRolloutOptions } from './testing-fixtures/synthetic-rollout.js';
-export { memoryReportSource, syntheticRollout } from './testing-fixtures/synthetic-rollout.js';
+export type { SyntheticRollout, SyntheticRolloutOptions } from './report/synthetic-rollout.js';
+export { memoryReportSource, syntheticRollout } from './report/synthetic-rollout.js';

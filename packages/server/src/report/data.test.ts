@@ -1,6 +1,6 @@
 import type { GateResult } from '@agent-canary/gate';
 import { describe, expect, it } from 'vitest';
-import { memoryReportSource, syntheticRollout } from '../testing-fixtures/synthetic-rollout.js';
+import { memoryReportSource, syntheticRollout } from './synthetic-rollout.js';
 import { buildReportData, checkSeriesOf, thinCheckSeries } from './data.js';
 import { sharesOfLabel, toolMixOfSnapshot } from './store-view.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { memoryReportSource, syntheticRollout } from '../testing-fixtures/synthetic-rollout.js';
+import { memoryReportSource, syntheticRollout } from './synthetic-rollout.js';
 import { buildReportData, type ReportData } from './data.js';
 import { escapeHtml, inlineScript, jsonForScript, loadChartJsSource, renderReportHtml } from './html.js';
 import { ROLLOUT_VIEW_SCRIPT } from './view-script.js';

@@ -13,7 +13,7 @@ import type {
   RolloutHistory,
   RolloutSummary,
   TransitionRecord,
-} from '../report/model.js';
+} from './model.js';
 
 /** A deterministic PRNG (mulberry32). */
 function prng(seed: number): () => number {
