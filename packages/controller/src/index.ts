@@ -75,7 +75,6 @@ export type {
   PendingEffect,
   PostMortem,
   RolloutRecord,
-  RolloutStoreOptions,
   StoredAlertEvidence,
   StoredBaselineShape,
   StoredManualAction,
@@ -85,5 +84,7 @@ export type {
   StoredReleaseShape,
   StoredTransition,
   StoredVerdict,
-} from './store/store.js';
-export { RolloutStore, STORE_SCHEMA_VERSION } from './store/store.js';
+} from './store/records.js';
+export { STORE_SCHEMA_VERSION } from './store/schema.js';
+export type { RolloutStoreOptions } from './store/store.js';
+export { RolloutStore } from './store/store.js';

@@ -23,7 +23,8 @@ import {
   type RolloutPhase,
   type SplitShares,
 } from '../rollout/state.js';
-import type { RolloutRecord, RolloutStore } from '../store/store.js';
+import type { RolloutRecord } from '../store/records.js';
+import type { RolloutStore } from '../store/store.js';
 
 /** Timer functions the driver schedules ticks with (inject fakes in tests). */
 export interface Scheduler {
