@@ -1,14 +1,8 @@
-export type {
-  ActionInput,
-  ActionResult,
-  RolloutControllerOptions,
-  RolloutRoutingStatus,
-  RolloutStatus,
-  RoutingRetryOptions,
-  Scheduler,
-  TickResult,
-} from './driver/controller.js';
-export { CONTROLLER_DEFAULTS, RolloutController, rolloutStatusOf } from './driver/controller.js';
+export { RolloutController } from './driver/controller.js';
+export type { RolloutControllerOptions, RoutingRetryOptions, Scheduler } from './driver/options.js';
+export { CONTROLLER_DEFAULTS } from './driver/options.js';
+export type { ActionInput, ActionResult, RolloutRoutingStatus, RolloutStatus, TickResult } from './driver/status.js';
+export { rolloutStatusOf } from './driver/status.js';
 export type { ControllerErrorCode } from './errors.js';
 export { CONTROLLER_ERROR_CODE, ControllerError } from './errors.js';
 export type {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gateResult } from '@agent-canary/gate/testing';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { rolloutStatusOf } from '../driver/controller.js';
+import { rolloutStatusOf } from '../driver/status.js';
 import { resolveRolloutConfig } from '../rollout/config.js';
 import { initialRolloutState } from '../rollout/reducer.js';
 import { STORE_SCHEMA_VERSION } from './schema.js';
