@@ -28,8 +28,7 @@ export {
   safeResolveRolloutConfig,
   splitForPercent,
 } from './rollout/config.js';
-export type { ReduceResult } from './rollout/reducer.js';
-export { CONTROLLER_ACTOR, initialRolloutState, reduce, stateLabel } from './rollout/reducer.js';
+export { initialRolloutState, reduce } from './rollout/reducer.js';
 export type {
   AlertKind,
   ManualAction,
@@ -54,6 +53,8 @@ export {
   ROLLOUT_PHASE,
   SEVERITY,
 } from './rollout/state.js';
+export type { ReduceResult } from './rollout/transition.js';
+export { CONTROLLER_ACTOR, stateLabel } from './rollout/transition.js';
 export type { InProcessSourceOptions, PrometheusSourceConfig, PrometheusSourceOptions } from './sources/index.js';
 export {
   cohortWindowFromAggregate,
