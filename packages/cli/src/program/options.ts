@@ -6,7 +6,7 @@ import type { MetricSource } from '@agent-canary/gate';
 import { InvalidArgumentError, Option } from 'commander';
 import { type CommandContext, DEFAULT_STORE_PATH, ENV } from '../commands/context.js';
 import type { DemoRunner } from '../commands/demo.js';
-import { parseDurationMillis } from '../config.js';
+import { parseDurationMillis } from '../config/file-schema.js';
 import type { ExitCode } from '../exit-codes.js';
 
 /** What the actions of the command table are given. */

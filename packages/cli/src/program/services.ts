@@ -6,7 +6,7 @@ import { type Command, Option } from 'commander';
 import { DEFAULT_STORE_PATH, ENV } from '../commands/context.js';
 import { DASHBOARD_PORT, dashboardCommand } from '../commands/dashboard.js';
 import { serveCommand } from '../commands/serve.js';
-import { ROUTING_PROVIDER, type RoutingProvider } from '../config.js';
+import { ROUTING_PROVIDER, type RoutingProvider } from '../config/file-schema.js';
 import { type CommandWiring, durationOption, integerOption, jsonOption, storeOption } from './options.js';
 
 /** Adds `serve` and `dashboard`. */
