@@ -13,7 +13,8 @@ import {
   OtlpDecodeError,
   type ReceivedSpan,
 } from './otlp/convert.js';
-import { createBodyScanner, type ScanLimits } from './otlp/scan.js';
+import { createBodyScanner } from './otlp/scan.js';
+import type { ScanLimits } from './otlp/scan-problem.js';
 import { ExportTraceServiceResponse, RpcStatus } from './otlp/schema.js';
 
 /**
