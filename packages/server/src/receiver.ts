@@ -11,8 +11,8 @@ import {
   decodeJsonRequest,
   decodeProtobufRequest,
   OtlpDecodeError,
-  type ReceivedSpan,
 } from './otlp/convert.js';
+import type { ReceivedSpan } from './otlp/received-span.js';
 import { createBodyScanner } from './otlp/scan.js';
 import type { ScanLimits } from './otlp/scan-problem.js';
 import { ExportTraceServiceResponse, RpcStatus } from './otlp/schema.js';
