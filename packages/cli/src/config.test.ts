@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { resolveRolloutConfig } from '@agent-canary/controller';
 import { resolveGateConfig } from '@agent-canary/gate';
 import { describe, expect, it } from 'vitest';
+import { parseDurationMillis } from './config/file-schema.js';
 import {
   ConfigFileError,
   loadRolloutDefinition,
-  parseDurationMillis,
   parseRolloutDefinition,
   parseRolloutDefinitionText,
 } from './config.js';

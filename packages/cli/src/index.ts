@@ -18,19 +18,14 @@ export type { ReportOptions } from './commands/report.js';
 export type { RolloutActionOptions, RolloutStartOptions, RolloutStatusOptions } from './commands/rollout.js';
 export type { ServeCommandOptions } from './commands/serve.js';
 export type { SimulateCommandOptions } from './commands/simulate.js';
-export type {
-  RolloutDefinition,
-  RoutingDefinition,
-  RoutingProvider,
-  ServeDefinition,
-} from './config.js';
+export type { RoutingProvider } from './config/file-schema.js';
+export { parseDurationMillis, ROUTING_PROVIDER } from './config/file-schema.js';
+export type { RolloutDefinition, RoutingDefinition, ServeDefinition } from './config.js';
 export {
   ConfigFileError,
   loadRolloutDefinition,
-  parseDurationMillis,
   parseRolloutDefinition,
   parseRolloutDefinitionText,
-  ROUTING_PROVIDER,
   safeParseRolloutDefinition,
 } from './config.js';
 export type {

@@ -13,7 +13,8 @@ import { ConfigError } from '@agent-canary/conventions';
 import type { LaunchDarklyAdapterOptions } from '@agent-canary/routing-launchdarkly';
 import type { UnleashAdapterOptions } from '@agent-canary/routing-unleash';
 import type { LangfuseClient } from '@langfuse/client';
-import { ROUTING_PROVIDER, type RoutingDefinition, type RoutingProvider } from './config.js';
+import { ROUTING_PROVIDER, type RoutingProvider } from './config/file-schema.js';
+import type { RoutingDefinition } from './config.js';
 import type { RoutingFactory } from './controller-store.js';
 
 /** Environment variable naming the embedded provider's routing state file (read by the routing package too). */

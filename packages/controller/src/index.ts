@@ -1,14 +1,8 @@
-export type {
-  ActionInput,
-  ActionResult,
-  RolloutControllerOptions,
-  RolloutRoutingStatus,
-  RolloutStatus,
-  RoutingRetryOptions,
-  Scheduler,
-  TickResult,
-} from './driver/controller.js';
-export { CONTROLLER_DEFAULTS, RolloutController, rolloutStatusOf } from './driver/controller.js';
+export { RolloutController } from './driver/controller.js';
+export type { RolloutControllerOptions, RoutingRetryOptions, Scheduler } from './driver/options.js';
+export { CONTROLLER_DEFAULTS } from './driver/options.js';
+export type { ActionInput, ActionResult, RolloutRoutingStatus, RolloutStatus, TickResult } from './driver/status.js';
+export { rolloutStatusOf } from './driver/status.js';
 export type { ControllerErrorCode } from './errors.js';
 export { CONTROLLER_ERROR_CODE, ControllerError } from './errors.js';
 export type {
@@ -34,8 +28,7 @@ export {
   safeResolveRolloutConfig,
   splitForPercent,
 } from './rollout/config.js';
-export type { ReduceResult } from './rollout/reducer.js';
-export { CONTROLLER_ACTOR, initialRolloutState, reduce, stateLabel } from './rollout/reducer.js';
+export { initialRolloutState, reduce } from './rollout/reducer.js';
 export type {
   AlertKind,
   ManualAction,
@@ -60,6 +53,8 @@ export {
   ROLLOUT_PHASE,
   SEVERITY,
 } from './rollout/state.js';
+export type { ReduceResult } from './rollout/transition.js';
+export { CONTROLLER_ACTOR, stateLabel } from './rollout/transition.js';
 export type { InProcessSourceOptions, PrometheusSourceConfig, PrometheusSourceOptions } from './sources/index.js';
 export {
   cohortWindowFromAggregate,
@@ -75,7 +70,6 @@ export type {
   PendingEffect,
   PostMortem,
   RolloutRecord,
-  RolloutStoreOptions,
   StoredAlertEvidence,
   StoredBaselineShape,
   StoredManualAction,
@@ -85,5 +79,7 @@ export type {
   StoredReleaseShape,
   StoredTransition,
   StoredVerdict,
-} from './store/store.js';
-export { RolloutStore, STORE_SCHEMA_VERSION } from './store/store.js';
+} from './store/records.js';
+export { STORE_SCHEMA_VERSION } from './store/schema.js';
+export type { RolloutStoreOptions } from './store/store.js';
+export { RolloutStore } from './store/store.js';

@@ -1,216 +1,25 @@
-import { COHORT, type Cohort, VERDICT, type Verdict } from '@agent-canary/conventions';
+/**
+ * The quality gate: `createGate` reads the cohort windows, advances the state
+ * (`advance.ts`), runs the sample-ratio check (`sample-ratio.ts`), the sequential tests and
+ * the thresholds (`checks/`), and combines their evidence into one verdict.
+ */
+import { type Cohort, VERDICT, type Verdict } from '@agent-canary/conventions';
 import { diag } from '@opentelemetry/api';
+import { advance, rhoOf } from './advance.js';
 import { epochCounts, sequentialChecks, thresholdChecks } from './checks/index.js';
 import type { GateContext, GateEvaluation, GateEvaluator, JsonValue } from './evaluator.js';
-import { ANALYSIS_UNIT, GATE_CHECK, GATE_EVIDENCE, GATE_MODE, type GateConfig } from './options.js';
+import { GATE_EVIDENCE, GATE_MODE, type GateConfig } from './options.js';
 import { promotionReadiness } from './promotion.js';
-import { sampleRatioEProcess } from './stat-tests.js';
-import { emptyTally, type GateState, initialState, readState, type Tally, toJson } from './state.js';
-import { effectiveUnit, freezeReference, latencyOf, lengthOf, SUBJECT_DATA, tallyOf, toolsOf } from './tally.js';
-import { CHECK_METHOD, type CheckEvidence, type GateResult } from './types.js';
-import type { CohortWindow, CohortWindows, MetricSource } from './windows.js';
-
-const BASIS_POINTS = 10_000;
-
-const num = (value: number): string =>
-  Math.abs(value) >= 1000 ? value.toExponential(2) : `${Number(value.toPrecision(3))}`;
+import { sampleRatio } from './sample-ratio.js';
+import { initialState, readState, toJson } from './state.js';
+import type { CheckEvidence, GateResult } from './types.js';
+import type { CohortWindows, MetricSource } from './windows.js';
 
 function counts(windows: CohortWindows | undefined, key: 'requests' | 'subjects'): Record<Cohort, number> {
   return {
     stable: windows?.cohorts.stable[key] ?? 0,
     canary: windows?.cohorts.canary[key] ?? 0,
     control: windows?.cohorts.control[key] ?? 0,
-  };
-}
-
-/** Did warm-up end? After `minMillis`, or earlier once both request minima are met. */
-function warmupDone(config: GateConfig, context: GateContext, windows: CohortWindows): boolean {
-  const { warmup } = config;
-  if (context.nowMillis - context.startedAtMillis >= warmup.minMillis) return true;
-  return (
-    windows.cohorts.stable.requests >= warmup.minStableRequests &&
-    windows.cohorts.canary.requests >= warmup.minCanaryRequests
-  );
-}
-
-function rhoOf(context: GateContext): number | undefined {
-  const total = context.canaryBasisPoints + context.controlBasisPoints;
-  if (context.canaryBasisPoints <= 0 || context.controlBasisPoints <= 0) return undefined;
-  return context.canaryBasisPoints / total;
-}
-
-/** Advances warm-up, references and epochs; returns the state to judge with. */
-function advance(
-  config: GateConfig,
-  context: GateContext,
-  windows: CohortWindows,
-  previous: GateState,
-): { state: GateState; tally: Tally } {
-  let state: GateState = previous;
-  let references = { latency: state.latencyReference, length: state.lengthReference };
-  let froze = false;
-  if (state.warmupEndedAtMillis === null && warmupDone(config, context, windows)) {
-    state = { ...state, warmupEndedAtMillis: context.nowMillis };
-  }
-  if (state.warmupEndedAtMillis !== null) {
-    const { stable, control } = windows.cohorts;
-    const min = config.warmup.minReferenceSamples;
-    // References come from stable traffic; a rollout that starts with no stable share (a
-    // 50% canary) freezes them from control instead. Bets then start after the freeze, so
-    // no control unit is both in the reference and bet on.
-    const freeze = <T>(read: (window: CohortWindow) => T | null): T | null => {
-      const fromStable = read(stable);
-      if (fromStable !== null) return fromStable;
-      const fromControl = read(control);
-      if (fromControl !== null) froze = true;
-      return fromControl;
-    };
-    if (!references.latency && config.checks.latencyP99.enabled) {
-      const unit = effectiveUnit(windows, config.checks.latencyP99.unit, SUBJECT_DATA.latency);
-      const latency = freeze((w) => freezeReference(latencyOf(w, unit), min));
-      if (latency) {
-        references = { ...references, latency };
-        froze = true;
-      }
-    }
-    if (!references.length && config.checks.responseLength.enabled) {
-      const unit = effectiveUnit(windows, config.checks.responseLength.unit, SUBJECT_DATA.length);
-      const length = freeze((w) => freezeReference(lengthOf(w, unit), min));
-      if (length) {
-        references = { ...references, length };
-        froze = true;
-      }
-    }
-    state = { ...state, latencyReference: references.latency, lengthReference: references.length };
-    const mixUnit = effectiveUnit(windows, config.checks.toolMix.unit, SUBJECT_DATA.firsts);
-    if (state.toolReference === null && config.checks.toolMix.enabled) {
-      const toolReference = freeze((w) => {
-        const tools: Record<string, number> = {};
-        let total = 0;
-        for (const [tool, counts] of Object.entries(toolsOf(w, mixUnit))) {
-          tools[tool] = counts.calls;
-          total += counts.calls;
-        }
-        return total >= min ? tools : null;
-      });
-      if (toolReference) state = { ...state, toolReference };
-    }
-    if (
-      (state.switchReference ?? null) === null &&
-      config.checks.toolMix.enabled &&
-      mixUnit === ANALYSIS_UNIT.subject
-    ) {
-      const switchReference = freeze((w) => {
-        const firsts = w.subjectFirsts;
-        return firsts !== undefined && firsts.secondTools >= min
-          ? { secondTools: firsts.secondTools, switches: firsts.toolSwitches }
-          : null;
-      });
-      if (switchReference) state = { ...state, switchReference };
-    }
-  }
-  const tally = tallyOf(windows, config, references);
-  const rho0 = rhoOf(context);
-  if (rho0 !== undefined) {
-    const last = state.epochs[state.epochs.length - 1];
-    const ranked = references.latency !== null || references.length !== null;
-    if (!last || Math.abs(last.rho0 - rho0) > 1e-12 || froze) {
-      // The tally holds all data up to now: anything served under the new share since
-      // the change and before this look is attributed to the previous epoch (one tick).
-      const start = last ? tally : emptyTally();
-      state = { ...state, epochs: [...state.epochs, { rho0, startMillis: context.nowMillis, ranked, start }] };
-    }
-  }
-  const split = { canaryBasisPoints: context.canaryBasisPoints, controlBasisPoints: context.controlBasisPoints };
-  if (previous.epochs.length === 0 && state.epochs.length > 0) {
-    state = { ...state, sampleRatioSplit: split };
-  } else if (
-    state.sampleRatioSplit !== null &&
-    (state.sampleRatioSplit.canaryBasisPoints !== split.canaryBasisPoints ||
-      state.sampleRatioSplit.controlBasisPoints !== split.controlBasisPoints)
-  ) {
-    // Once the split changed, the SRM test stops for good (null after the first epoch).
-    state = { ...state, sampleRatioSplit: null };
-  }
-  const firstEpoch = state.epochs[0];
-  if (
-    state.sampleRatioSplit !== null &&
-    (state.sampleRatioBaseline ?? null) === null &&
-    firstEpoch !== undefined &&
-    context.nowMillis >= firstEpoch.startMillis + config.sampleRatio.settleMillis
-  ) {
-    // Units seen while the flag system was still serving the old split are not counted.
-    const baseline = config.sampleRatio.settleMillis === 0 ? [0, 0, 0] : [...tally.n];
-    state = { ...state, sampleRatioBaseline: baseline };
-  }
-  return { state, tally };
-}
-
-/**
- * SRM (§3.5) on the first split only: after a share change, subjects already known to
- * one cohort reappear as new ones in another, so later counts do not follow the split.
- */
-function sampleRatio(config: GateConfig, state: GateState, tally: Tally): CheckEvidence | undefined {
-  if (!config.sampleRatio.enabled) return undefined;
-  const split = state.sampleRatioSplit;
-  const unit = config.sampleRatio.unit === ANALYSIS_UNIT.subject ? ANALYSIS_UNIT.subject : ANALYSIS_UNIT.request;
-  const cohorts = [COHORT.stable, COHORT.canary, COHORT.control] as const;
-  const baseline = state.sampleRatioBaseline ?? null;
-  const observed = cohorts.map((_, index) => (tally.n[index] ?? 0) - (baseline?.[index] ?? 0));
-  const measurements = cohorts.map((cohort, index) => ({ cohort, samples: observed[index] ?? 0 }));
-  const base = { check: GATE_CHECK.sampleRatio, method: CHECK_METHOD.sampleRatio, unit, measurements };
-  if (state.sampleRatioMismatch) {
-    return { ...base, verdict: VERDICT.fail, reason: `${state.sampleRatioMismatch} (detected earlier; final).` };
-  }
-  if (!split) {
-    return {
-      ...base,
-      verdict: state.epochs.length === 0 ? VERDICT.inconclusive : VERDICT.pass,
-      reason:
-        state.epochs.length === 0
-          ? 'sample_ratio: canary or control has no traffic share yet.'
-          : 'sample_ratio: checked on the first split only; the split has changed since.',
-    };
-  }
-  if (baseline === null) {
-    return {
-      ...base,
-      verdict: VERDICT.pass,
-      reason: `sample_ratio: waiting ${config.sampleRatio.settleMillis} ms for routing to settle before counting.`,
-    };
-  }
-  const shares = [
-    BASIS_POINTS - split.canaryBasisPoints - split.controlBasisPoints,
-    split.canaryBasisPoints,
-    split.controlBasisPoints,
-  ].map((bp) => bp / BASIS_POINTS);
-  // A cohort with no share and no units says nothing (and a zero Dirichlet weight is undefined).
-  const counted: Record<string, number> = {};
-  const split3: Record<string, number> = {};
-  cohorts.forEach((cohort, index) => {
-    const share = shares[index] ?? 0;
-    const count = observed[index] ?? 0;
-    if (share > 0 || count > 0) {
-      counted[cohort] = count;
-      split3[cohort] = share;
-    }
-  });
-  const result = sampleRatioEProcess(counted, split3, config.sampleRatio.alpha);
-  if (config.evidence === GATE_EVIDENCE.decision && !result.reject) {
-    const statistic = { eValue: result.eValue, boundary: result.boundary, alpha: result.alpha };
-    return { ...base, measurements: [], verdict: VERDICT.pass, statistic, reason: '' };
-  }
-  const total = observed.reduce((a, b) => a + b, 0);
-  const observedShares = observed.map((n) => (total > 0 ? `${((100 * n) / total).toFixed(1)}%` : 'n/a')).join('/');
-  const expectedShares = shares.map((s) => `${(100 * s).toFixed(1)}%`).join('/');
-  const described = `stable/canary/control ${unit}s ${observed.join('/')} (${observedShares}) vs configured ${expectedShares}`;
-  return {
-    ...base,
-    verdict: result.reject ? VERDICT.fail : VERDICT.pass,
-    statistic: { eValue: result.eValue, boundary: result.boundary, alpha: result.alpha },
-    reason: result.reject
-      ? `sample_ratio: ${described}; E=${num(result.eValue)} ≥ ${num(result.boundary)}: routing does not follow the split, verdicts are frozen.`
-      : `sample_ratio: ${described} is consistent with the split (E=${num(result.eValue)}).`,
   };
 }
 

@@ -16,4 +16,5 @@ export type { FlagdSyncServerConfig, FlagdSyncServerOptions } from './sync-confi
 export { FLAGD_SYNC_DEFAULTS, FLAGD_SYNC_ENV, resolveFlagdSyncServerConfig } from './sync-config.js';
 export { FLAG_SYNC_METHOD, FLAG_SYNC_SERVICE } from './sync-proto.js';
 export type { FlagdSyncStatus } from './sync-server.js';
-export { FLAG_SYNC_SERVICE_DEFINITION, FlagdSyncServer, startFlagdSyncServer } from './sync-server.js';
+export { FlagdSyncServer, startFlagdSyncServer } from './sync-server.js';
+export { FLAG_SYNC_SERVICE_DEFINITION } from './sync-service.js';

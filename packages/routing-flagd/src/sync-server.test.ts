@@ -15,7 +15,8 @@ import { allowConsole } from '../../../test/setup/no-console.js';
 import { createFlagdAdapter, type FlagdRoutingAdapter } from './adapter.js';
 import { resolveFlagdSyncServerConfig } from './sync-config.js';
 import { encodeSyncRequest, FLAG_SYNC_METHOD } from './sync-proto.js';
-import { FLAG_SYNC_SERVICE_DEFINITION, type FlagdSyncServer, startFlagdSyncServer } from './sync-server.js';
+import { type FlagdSyncServer, startFlagdSyncServer } from './sync-server.js';
+import { FLAG_SYNC_SERVICE_DEFINITION } from './sync-service.js';
 
 const FLAG = 'agent-release';
 type RoutingSplit = Parameters<FlagdRoutingAdapter['apply']>[0];

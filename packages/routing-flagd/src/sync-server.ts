@@ -1,14 +1,7 @@
 import { type FSWatcher, watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import type {
-  Server,
-  ServerUnaryCall,
-  ServerWritableStream,
-  ServiceDefinition,
-  status as Status,
-  sendUnaryData,
-} from '@grpc/grpc-js';
+import type { Server, ServerUnaryCall, ServerWritableStream, status as Status, sendUnaryData } from '@grpc/grpc-js';
 import { diag } from '@opentelemetry/api';
 import {
   type FlagdSyncServerConfig,
@@ -16,15 +9,12 @@ import {
   resolveFlagdSyncServerConfig,
 } from './sync-config.js';
 import {
-  decodeSyncFlagsResponse,
-  decodeSyncRequest,
   encodeFetchAllFlagsResponse,
   encodeGetMetadataResponse,
   encodeSyncFlagsResponse,
-  encodeSyncRequest,
-  FLAG_SYNC_METHOD,
   type SyncRequest,
 } from './sync-proto.js';
+import { FLAG_SYNC_SERVICE_DEFINITION } from './sync-service.js';
 
 type Grpc = typeof import('@grpc/grpc-js');
 
@@ -58,46 +48,6 @@ const MAX_REQUEST_BYTES = 64 * 1024;
 const KEEPALIVE_TIME_MILLIS = 30_000;
 const KEEPALIVE_TIMEOUT_MILLIS = 10_000;
 const EMPTY_CONFIGURATION = '{"flags":{}}';
-
-const identity = (value: Buffer): Buffer => value;
-
-/**
- * The gRPC definition of `flagd.sync.v1.FlagSyncService` over this package's codecs. The
- * client half (request encoding, response decoding) serves tests and Node clients.
- */
-export const FLAG_SYNC_SERVICE_DEFINITION: ServiceDefinition = {
-  syncFlags: {
-    path: FLAG_SYNC_METHOD.syncFlags,
-    requestStream: false,
-    responseStream: true,
-    requestSerialize: encodeSyncRequest,
-    requestDeserialize: decodeSyncRequest,
-    responseSerialize: identity,
-    responseDeserialize: decodeSyncFlagsResponse,
-    originalName: 'syncFlags',
-  },
-  fetchAllFlags: {
-    path: FLAG_SYNC_METHOD.fetchAllFlags,
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: encodeSyncRequest,
-    requestDeserialize: decodeSyncRequest,
-    responseSerialize: identity,
-    // FetchAllFlagsResponse has the same first field as SyncFlagsResponse.
-    responseDeserialize: decodeSyncFlagsResponse,
-    originalName: 'fetchAllFlags',
-  },
-  getMetadata: {
-    path: FLAG_SYNC_METHOD.getMetadata,
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: encodeSyncRequest,
-    requestDeserialize: decodeSyncRequest,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-    originalName: 'getMetadata',
-  },
-};
 
 /**
  * Serves a flagd flag file over flagd's own sync protocol (gRPC `flagd.sync.v1.FlagSyncService`,

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { createGunzip, type Gunzip } from 'node:zlib';
-import { type BodyScanner, SCAN_PROBLEM } from './otlp/scan.js';
+import { type BodyScanner, SCAN_PROBLEM } from './otlp/scan-problem.js';
 
 /**
  * Bytes held by the requests being read and decoded, over all connections. Requests

@@ -25,13 +25,8 @@ export {
   VerdictCache,
 } from './dashboard/views.js';
 export type { ConvertLimits, DecodedBatch, RejectReason } from './otlp/convert.js';
-export {
-  decodeJsonRequest,
-  decodeProtobufRequest,
-  OtlpDecodeError,
-  REJECT_REASON,
-  ReceivedSpan,
-} from './otlp/convert.js';
+export { decodeJsonRequest, decodeProtobufRequest, OtlpDecodeError, REJECT_REASON } from './otlp/convert.js';
+export { ReceivedSpan } from './otlp/received-span.js';
 export type { ReceiverStats } from './receiver.js';
 export { OTLP_CONTENT_TYPE, TraceReceiver } from './receiver.js';
 export type { CheckPoint, CheckSeries, ReportData, ReportDecision, RequestPoint, SharePoint } from './report/data.js';

@@ -11,9 +11,10 @@ import {
   decodeJsonRequest,
   decodeProtobufRequest,
   OtlpDecodeError,
-  type ReceivedSpan,
 } from './otlp/convert.js';
-import { createBodyScanner, type ScanLimits } from './otlp/scan.js';
+import type { ReceivedSpan } from './otlp/received-span.js';
+import { createBodyScanner } from './otlp/scan.js';
+import type { ScanLimits } from './otlp/scan-problem.js';
 import { ExportTraceServiceResponse, RpcStatus } from './otlp/schema.js';
 
 /**

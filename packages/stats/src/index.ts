@@ -71,26 +71,25 @@ export {
 } from './sequential/latency.js';
 export type {
   CategoryEpoch,
-  DriftCategoryResult,
   MixCategoryResult,
   MixLogEValueOptions,
   MixTestConfig,
   MixTestOptions,
   MixTestResult,
+} from './sequential/mix.js';
+export { MIX_TEST_DEFAULTS, mixLogEValue, mixTest, resolveMixTestConfig } from './sequential/mix.js';
+export type {
+  DriftCategoryResult,
   MultinomialDriftTestConfig,
   MultinomialDriftTestOptions,
   MultinomialDriftTestResult,
-} from './sequential/mix.js';
+} from './sequential/multinomial-drift.js';
 export {
-  MIX_TEST_DEFAULTS,
   MULTINOMIAL_DRIFT_TEST_DEFAULTS,
-  mixLogEValue,
-  mixTest,
   multinomialDriftTest,
   normalMixtureHalfWidth,
-  resolveMixTestConfig,
   resolveMultinomialDriftTestConfig,
-} from './sequential/mix.js';
+} from './sequential/multinomial-drift.js';
 export type {
   BucketEpoch,
   RankScoreTestConfig,

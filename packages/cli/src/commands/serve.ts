@@ -21,12 +21,8 @@ import {
   type ServerOptions,
   startServer,
 } from '@agent-canary/server';
-import {
-  loadRolloutDefinition,
-  type RoutingDefinition,
-  type RoutingProvider,
-  type ServeDefinition,
-} from '../config.js';
+import type { RoutingProvider } from '../config/file-schema.js';
+import { loadRolloutDefinition, type RoutingDefinition, type ServeDefinition } from '../config.js';
 import { EXIT_CODE, type ExitCode } from '../exit-codes.js';
 import { createOutput } from '../output.js';
 import { createRoutingAdapter } from '../routing.js';

@@ -1,14 +1,10 @@
 export type { SupportAgentOptions, SupportReply } from './agent.js';
 export { ModelTimeoutError, RefundNotEligibleError, SupportAgent, ToolTimeoutError } from './agent.js';
-export type {
-  DemoDashboardOptions,
-  DemoDecision,
-  DemoOptions,
-  DemoOutcome,
-  DemoProgress,
-  DemoResult,
-} from './run-demo.js';
-export { DEMO_DEFAULTS, DEMO_FLAG_KEY, DEMO_OUTCOME, runDemo, VIRTUAL_EPOCH_MILLIS } from './run-demo.js';
+export type { DemoDashboardOptions, DemoOptions } from './options.js';
+export { DEMO_DEFAULTS } from './options.js';
+export type { DemoDecision, DemoOutcome, DemoProgress, DemoResult } from './results.js';
+export { DEMO_OUTCOME } from './results.js';
+export { DEMO_FLAG_KEY, runDemo, VIRTUAL_EPOCH_MILLIS } from './run-demo.js';
 export type { Scenario } from './scenarios.js';
 export {
   CANARY_BEHAVIOR,

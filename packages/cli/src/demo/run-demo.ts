@@ -13,13 +13,10 @@ import {
   inProcessSource,
   isFinalPhase,
   RolloutController,
-  type RolloutStatus,
-  type RolloutStepOptions,
   RolloutStore,
-  type StoredTransition,
   type TickResult,
 } from '@agent-canary/controller';
-import { COHORT, type Cohort, ConfigError, type Verdict } from '@agent-canary/conventions';
+import { type Cohort, ConfigError } from '@agent-canary/conventions';
 import { createEmbeddedCanary } from '@agent-canary/embedded';
 import { type AgentCanaryHandle, registerAgentCanary } from '@agent-canary/instrumentation';
 import { type AgentCanaryServer, startServer } from '@agent-canary/server';
@@ -28,7 +25,9 @@ import { context, propagation, trace } from '@opentelemetry/api';
 import { controllerStoreOpener } from '../controller-store.js';
 import { buildReportData, renderReportHtml } from '../report.js';
 import { SupportAgent } from './agent.js';
-import { CANARY_BEHAVIOR, isScenario, RELEASE, SCENARIOS, type Scenario, STABLE_BEHAVIOR } from './scenarios.js';
+import { DEMO_DEFAULTS, type DemoOptions } from './options.js';
+import { DEMO_OUTCOME, type DemoOutcome, type DemoResult, decisionOf, progressOf, warmupOf } from './results.js';
+import { CANARY_BEHAVIOR, isScenario, RELEASE, SCENARIOS, STABLE_BEHAVIOR } from './scenarios.js';
 import { drawIntent, type SupportRequest } from './simulated-model.js';
 
 /** Key of the release flag the agent evaluates. */
@@ -42,144 +41,6 @@ const DEMO_BUCKET_MILLIS = 12 * 60 * 60 * 1000;
 
 /** Canary and control requests before a threshold is judged or a pass given (gate default: 50). */
 const DEMO_GATE_MIN_SAMPLES = 200;
-
-/** Outcomes of a demo run. `held`: the rollout was still running at the horizon. */
-export const DEMO_OUTCOME = { promoted: 'promoted', rolledBack: 'rolled_back', held: 'held' } as const;
-export type DemoOutcome = (typeof DEMO_OUTCOME)[keyof typeof DEMO_OUTCOME];
-
-/** Defaults of {@link DemoOptions}. */
-export const DEMO_DEFAULTS = Object.freeze({
-  seed: 42,
-  requestsPerSecond: 10,
-  users: 50_000,
-  zipfExponent: 0.6,
-  horizonMillis: 3 * 60 * 60 * 1000,
-  progressIntervalMillis: 60_000,
-});
-
-/** Options of {@link runDemo}. Required fields first. */
-export interface DemoOptions {
-  /** Which canary to roll out (see `SCENARIO`). */
-  readonly scenario: Scenario;
-  /** Directory for the rollout store (`state.db`), routing and behaviour state, and `report.html`. Its previous demo state is removed. */
-  readonly outDir: string;
-  /** Seed of the traffic and of the simulated model. @default 42 */
-  readonly seed?: number;
-  /** Accepted for the CLI's `--json`; `runDemo` itself never prints. @default false */
-  readonly json?: boolean;
-  /** Called at every `progressIntervalMillis` of virtual time and after every decision. */
-  readonly onProgress?: (progress: DemoProgress) => void;
-  /**
-   * Virtual request rate. The cadence is time-based (step durations, ticks, warm-up), and
-   * at 10 requests/s every step still gets several times its minimum canary requests and
-   * the canary passes the gate's 3 000-request exposure during the 20% step, so the
-   * decisions are those of busier traffic; a higher rate only adds statistical power (and
-   * CPU time: about 0.25 ms per request).
-   * @default 10
-   */
-  readonly requestsPerSecond?: number;
-  /** Size of the user population (requests pick users Zipf-distributed). @default 50_000 */
-  readonly users?: number;
-  /** Virtual time after which an unfinished rollout is reported as `held`. @default 10_800_000 (3 h) */
-  readonly horizonMillis?: number;
-  /** Rollout steps. @default the controller's cadence: 5% 15 min -> 20% 30 min -> 50% 1 h -> 100% */
-  readonly steps?: readonly RolloutStepOptions[];
-  /**
-   * Kill the controller at this virtual offset from the start (its store is closed without
-   * warning) and continue with a new controller restored from the same file: shows that a
-   * restarted controller resumes the rollout. @default never
-   */
-  readonly restartControllerAtMillis?: number;
-  /** Virtual time between progress callbacks. @default 60_000 */
-  readonly progressIntervalMillis?: number;
-  /**
-   * Virtual milliseconds per wall-clock millisecond: 60 runs a virtual minute each second,
-   * so a person can watch the rollout on the dashboard.
-   * @default Infinity (as fast as the machine goes)
-   */
-  readonly speed?: number;
-  /** Serve the live dashboard, and the controller API for its actions, while the demo runs. @default undefined */
-  readonly dashboard?: DemoDashboardOptions;
-}
-
-/** Options of the demo's dashboard ({@link DemoOptions.dashboard}). Required fields first. */
-export interface DemoDashboardOptions {
-  /** Bearer token of the controller API, which the page's actions use (at least 16 characters). */
-  readonly apiToken: string;
-  /** TCP port; 0 picks a free one. */
-  readonly port: number;
-  /** @default '127.0.0.1' */
-  readonly host?: string;
-  /** Called once the dashboard listens, with its URL. */
-  readonly onListening?: (url: string) => void;
-  /**
-   * Called with the result once the rollout has ended and the report is written; the
-   * dashboard keeps serving until the promise it returns resolves.
-   * @default the dashboard stops with the demo
-   */
-  readonly holdOpen?: (result: DemoResult) => Promise<void>;
-}
-
-/** Progress of a running demo. */
-export interface DemoProgress {
-  /** Virtual milliseconds since the rollout started. */
-  readonly elapsedMillis: number;
-  readonly phase: RolloutStatus['phase'];
-  /** 1-based step number. */
-  readonly step: number;
-  readonly stepCount: number;
-  /** Canary share of traffic, percent. */
-  readonly sharePercent: number;
-  /** Requests served so far, per cohort. */
-  readonly requests: Readonly<Record<Cohort, number>>;
-  readonly lastVerdict?: Verdict;
-  readonly lastReason?: string;
-}
-
-/** One decision of the controller (a state transition), with the data behind it. */
-export interface DemoDecision {
-  /** Virtual milliseconds since the rollout started. */
-  readonly elapsedMillis: number;
-  readonly from: string;
-  readonly to: string;
-  /** 1-based step the rollout was at when it decided (the new step when it advanced). */
-  readonly step: number;
-  /** Canary share of traffic after the decision, percent. */
-  readonly sharePercent: number;
-  /** Gate verdict behind an automatic decision. */
-  readonly verdict?: Verdict;
-  readonly reason: string;
-  /** Canary requests the gate had counted since the rollout start. */
-  readonly canaryRequests: number;
-  /** Names of the checks that failed (rollbacks). */
-  readonly failedChecks: readonly string[];
-  readonly actor: string;
-}
-
-/** What {@link runDemo} returns (and `agent-canary demo --json` prints). */
-export interface DemoResult {
-  readonly scenario: Scenario;
-  readonly seed: number;
-  readonly outcome: DemoOutcome;
-  readonly rolloutId: string;
-  readonly decisions: readonly DemoDecision[];
-  /** Absolute path of the HTML report. */
-  readonly reportPath: string;
-  /** Absolute path of the rollout store (SQLite). */
-  readonly storePath: string;
-  /** Virtual time the rollout took. */
-  readonly virtualDurationMillis: number;
-  /** Wall-clock time the run took. */
-  readonly wallMillis: number;
-  /** Requests served per cohort. */
-  readonly requests: Readonly<Record<Cohort, number>>;
-  /** When the gate's warm-up ended, and the canary requests it had counted then. */
-  readonly warmup?: { readonly elapsedMillis: number; readonly canaryRequests: number };
-  /** Set when `restartControllerAtMillis` was used: the virtual offset of the restart. */
-  readonly controllerRestartedAtMillis?: number;
-  /** URL of the dashboard, when one was served. */
-  readonly dashboardUrl?: string;
-}
 
 /**
  * Runs one demo scenario to its end (promoted, rolled back, or held at the horizon) and
@@ -393,70 +254,6 @@ function checkPositive(path: string, value: number, integer: boolean, min = Numb
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
     throw new ConfigError({ path, expected: integer ? 'a positive integer' : 'a positive number', received: value });
   }
-}
-
-function percentOfLabel(label: string): number | undefined {
-  if (label === 'promoted') return 100;
-  if (label === 'rolled_back' || label === 'aborted' || label === 'draft') return 0;
-  const match = /@(\d+(?:\.\d+)?)%$/.exec(label);
-  return match ? Number(match[1]) : undefined;
-}
-
-function stepOf(percent: number | undefined, steps: readonly { readonly percent: number }[]): number {
-  const index = steps.findIndex((step) => step.percent === percent);
-  return index < 0 ? 0 : index + 1;
-}
-
-function decisionOf(
-  transition: StoredTransition,
-  startMillis: number,
-  steps: readonly { readonly percent: number }[],
-): DemoDecision {
-  const after = percentOfLabel(transition.to) ?? 0;
-  // A rollback happens at the step it leaves; everything else lands on the step it names.
-  const stepLabel = transition.to === 'rolled_back' || transition.to === 'aborted' ? transition.from : transition.to;
-  const evidence = transition.evidence;
-  return {
-    elapsedMillis: transition.atMillis - startMillis,
-    from: transition.from,
-    to: transition.to,
-    step: stepOf(percentOfLabel(stepLabel), steps),
-    sharePercent: after,
-    ...(evidence === undefined ? {} : { verdict: evidence.verdict }),
-    reason: transition.reason,
-    canaryRequests: evidence?.requests.canary ?? 0,
-    failedChecks: evidence === undefined ? [] : evidence.checks.filter((c) => c.verdict === 'fail').map((c) => c.check),
-    actor: transition.actor,
-  };
-}
-
-function warmupOf(store: RolloutStore, rolloutId: string, startMillis: number): DemoResult['warmup'] | undefined {
-  const verdicts = [...store.verdicts(rolloutId)].sort((a, b) => a.atMillis - b.atMillis);
-  const first = verdicts.find((verdict) => !verdict.reason.includes('warming up'));
-  return first === undefined
-    ? undefined
-    : { elapsedMillis: first.atMillis - startMillis, canaryRequests: first.result.requests.canary };
-}
-
-function progressOf(
-  status: RolloutStatus,
-  elapsedMillis: number,
-  requests: Readonly<Record<Cohort, number>>,
-  tick: TickResult | undefined,
-): DemoProgress {
-  return {
-    elapsedMillis,
-    phase: status.phase,
-    step: status.stepIndex + 1,
-    stepCount: status.config.steps.length,
-    sharePercent: status.canaryBasisPoints / 100,
-    requests: {
-      [COHORT.stable]: requests.stable,
-      [COHORT.canary]: requests.canary,
-      [COHORT.control]: requests.control,
-    },
-    ...(tick?.gate === undefined ? {} : { lastVerdict: tick.gate.verdict, lastReason: tick.gate.reason }),
-  };
 }
 
 async function writeReport(storePath: string, rolloutId: string, nowMillis: number, out: string): Promise<void> {

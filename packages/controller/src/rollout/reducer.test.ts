@@ -2,8 +2,9 @@ import { gateResult } from '@agent-canary/gate/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type RolloutConfig, resolveRolloutConfig } from './config.js';
-import { initialRolloutState, type ReduceResult, reduce as reduceOnly } from './reducer.js';
+import { initialRolloutState, reduce as reduceOnly } from './reducer.js';
 import type { RolloutEffect, RolloutEvent, RolloutState } from './state.js';
+import type { ReduceResult } from './transition.js';
 
 const MIN = 60_000;
 const T0 = 1_700_000_000_000;

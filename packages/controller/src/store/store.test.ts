@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { gateResult } from '@agent-canary/gate/testing';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { rolloutStatusOf } from '../driver/controller.js';
+import { rolloutStatusOf } from '../driver/status.js';
 import { resolveRolloutConfig } from '../rollout/config.js';
 import { initialRolloutState } from '../rollout/reducer.js';
-import { RolloutStore, STORE_SCHEMA_VERSION } from './store.js';
+import { STORE_SCHEMA_VERSION } from './schema.js';
+import { RolloutStore } from './store.js';
 
 const dirs: string[] = [];
 afterEach(() => {

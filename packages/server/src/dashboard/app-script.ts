@@ -8,6 +8,10 @@
  * travel only in the `Authorization` header: never in a URL, a cookie or the page. Every
  * text from the server is written with `textContent`. Kept as plain browser JavaScript
  * in a string so what runs in the browser is exactly what is written here.
+ *
+ * One file of about 650 lines on purpose: the script is one closure (the three pages share
+ * the tokens, the fetch helpers and the poll loop) served as one asset, and a piece of the
+ * string would not be JavaScript on its own.
  */
 // String.raw: the text is the script verbatim. It contains no backtick and no `${`.
 export const DASHBOARD_APP_SCRIPT = String.raw`

@@ -11,13 +11,8 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
-import {
-  decodeJsonRequest,
-  decodeProtobufRequest,
-  OtlpDecodeError,
-  REJECT_REASON,
-  type ReceivedSpan,
-} from './convert.js';
+import { decodeJsonRequest, decodeProtobufRequest, OtlpDecodeError, REJECT_REASON } from './convert.js';
+import type { ReceivedSpan } from './received-span.js';
 import { ExportTraceServiceRequest } from './schema.js';
 
 const LIMITS = { maxAttributes: 256, maxEvents: 128, maxLinks: 128 };

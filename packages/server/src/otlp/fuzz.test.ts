@@ -27,7 +27,8 @@ import {
   spanCount,
   toProtobuf,
 } from './fuzz.test-helper.js';
-import { type BodyScanner, createBodyScanner, type ScanLimits, type ScanProblem } from './scan.js';
+import { createBodyScanner } from './scan.js';
+import type { BodyScanner, ScanLimits, ScanProblem } from './scan-problem.js';
 
 const LIMITS: ConvertLimits = { maxAttributes: 256, maxEvents: 128, maxLinks: 128 };
 const SCAN_LIMITS: ScanLimits = { maxSpans: 1_000_000, maxObjects: 10_000_000, maxDepth: 64 };

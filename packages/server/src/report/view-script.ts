@@ -10,6 +10,10 @@
  * goes through `textContent` or a canvas, so release names, reasons and check evidence
  * (attacker-controlled) are always text. Evidence is shown field by field, whatever fields
  * a check carries.
+ *
+ * One file of about 600 lines on purpose: the script is one closure, inlined whole into the
+ * static report's single `<script>` and served as one dashboard asset; a piece of the
+ * string would not be JavaScript on its own.
  */
 // String.raw: the text is the script verbatim. It contains no backtick and no `${`.
 export const ROLLOUT_VIEW_SCRIPT = String.raw`
