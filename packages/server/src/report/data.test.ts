@@ -1,8 +1,8 @@
 import type { GateResult } from '@agent-canary/gate';
 import { describe, expect, it } from 'vitest';
-import { memoryReportSource, syntheticRollout } from './synthetic-rollout.js';
 import { buildReportData, checkSeriesOf, thinCheckSeries } from './data.js';
 import { sharesOfLabel, toolMixOfSnapshot } from './store-view.js';
+import { memoryReportSource, syntheticRollout } from './synthetic-rollout.js';
 
 describe('buildReportData', () => {
   const rollout = syntheticRollout();

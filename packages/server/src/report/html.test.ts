@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { memoryReportSource, syntheticRollout } from './synthetic-rollout.js';
 import { buildReportData, type ReportData } from './data.js';
 import { escapeHtml, inlineScript, jsonForScript, loadChartJsSource, renderReportHtml } from './html.js';
+import { memoryReportSource, syntheticRollout } from './synthetic-rollout.js';
 import { ROLLOUT_VIEW_SCRIPT } from './view-script.js';
 
 const HOSTILE = '</script><script>alert(1)</script><!-- "\'&\u2028';

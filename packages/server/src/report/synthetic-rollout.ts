@@ -7,13 +7,7 @@
 
 import type { Cohort, Verdict } from '@agent-canary/conventions';
 import type { CheckEvidence, GateResult } from '@agent-canary/gate';
-import type {
-  EvaluationRecord,
-  ReportSource,
-  RolloutHistory,
-  RolloutSummary,
-  TransitionRecord,
-} from './model.js';
+import type { EvaluationRecord, ReportSource, RolloutHistory, RolloutSummary, TransitionRecord } from './model.js';
 
 /** A deterministic PRNG (mulberry32). */
 function prng(seed: number): () => number {
