@@ -92,16 +92,19 @@ export class RolloutController {
       const now = this.clock();
       const id = config.id ?? `${config.flagKey}-${randomUUID().slice(0, 8)}`;
       const state = initialRolloutState(id, now);
-      this.store.createRollout({
-        id,
-        flagKey: config.flagKey,
-        config,
-        state,
-        createdAtMillis: now,
-        updatedAtMillis: now,
-      });
+      const started = reduce(state, { type: 'start', atMillis: now, actor }, config);
+      if (started.rejected) throw started.rejected;
+      // Created and started in one transaction: a crash leaves no draft behind.
+      this.store.createRollout(
+        { id, flagKey: config.flagKey, config, state, createdAtMillis: now, updatedAtMillis: now },
+        {
+          state: started.state,
+          ...(started.transition ? { transition: started.transition } : {}),
+          effects: started.effects,
+        },
+      );
       this.rolloutId = id;
-      await this.dispatch({ type: 'start', atMillis: now, actor });
+      await this.runPendingEffects();
       return this.status();
     });
   }

@@ -23,6 +23,25 @@ function seed(store: RolloutStore, id = 'r1') {
 }
 
 describe('RolloutStore', () => {
+  it('creates a rollout and commits its start in one transaction: all or nothing', () => {
+    const store = new RolloutStore();
+    const config = resolveRolloutConfig({ flagKey: 'agent', canaryRelease: 'v2', stableRelease: 'v1', id: 'r1' }, {});
+    const state = initialRolloutState('r1', 1_000);
+    const record = { id: 'r1', flagKey: 'agent', config, state, createdAtMillis: 1_000, updatedAtMillis: 1_000 };
+    const started = { ...state, phase: 'canary' as const, canaryBasisPoints: 500, controlBasisPoints: 500 };
+    // An effect that cannot be stored fails the start: the rollout is not created either.
+    const unstorable = { type: 'applySplit', canaryBasisPoints: 1n } as unknown as never;
+    expect(() => store.createRollout(record, { state: started, effects: [unstorable] })).toThrow();
+    expect(store.getRollout('r1')).toBeUndefined();
+    store.createRollout(record, {
+      state: started,
+      effects: [{ type: 'applySplit', canaryBasisPoints: 500, controlBasisPoints: 500, reason: 'start' }],
+    });
+    expect(store.getRollout('r1')?.state.phase).toBe('canary');
+    expect(store.pendingEffects('r1')).toHaveLength(1);
+    store.close();
+  });
+
   it('migrates a new file to the current schema in WAL mode and reopens it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ac-store-'));
     dirs.push(dir);

@@ -94,9 +94,15 @@ export class RolloutStore {
     return schemaVersionOf(this.db);
   }
 
-  /** Inserts a new rollout. */
-  createRollout(record: RolloutRecord): void {
-    insertRollout(this.db, record);
+  /**
+   * Inserts a new rollout; with `firstStep`, also its first reduce step (the start), in the
+   * same transaction, so a crash never leaves a rollout that was created but not started.
+   */
+  createRollout(record: RolloutRecord, firstStep?: Omit<CommitInput, 'rolloutId'>): void {
+    this.db.transaction(() => {
+      insertRollout(this.db, record);
+      if (firstStep !== undefined) commitStep(this.db, { ...firstStep, rolloutId: record.id });
+    })();
   }
 
   /** The rollout with this id, or undefined. */
