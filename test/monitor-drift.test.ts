@@ -1,23 +1,26 @@
 /**
- * Continuous behaviour monitoring end to end, in simulated time: a rollout promotes v2;
- * the monitor follows the promotion from the store, freezes v2's baseline over users from
- * real spans (instrumentation helpers -> tagging processor -> behaviour processor, each
- * user counted once per subject period), and when the tool mix of v2 drifts without any
- * release (search falls from 40% to 20% of users' first tool calls over an hour) a real
- * webhook receives ONE alert with its evidence.
- *
- * After the promotion the test serves v2 as the stable release outside any rollout (no
- * rollout id on the spans), which is where the processor counts users per subject period.
- * The controller's promoted split still carries the rollout's id, so traffic routed by it
- * would stay in the rollout's subject scope (each user counted once for the whole
- * rollout): see docs/monitoring.md, "Known limits".
+ * Continuous behaviour monitoring end to end, in simulated time: the real controller
+ * promotes rollout r1 (v2) through the embedded routing; every request is then routed by
+ * the real OpenFeature SDK and the embedded provider reading that split, so its spans
+ * carry what the promoted flag says — release v2, cohort canary, rollout id r1. The
+ * monitor follows the promotion from the store, freezes v2's baseline over users from
+ * real spans (resolveRelease -> instrumentation helpers -> tagging processor -> behaviour
+ * processor, each user of v2 counted once per subject period although every span carries
+ * the rollout's id), and when the tool mix of v2 drifts without any release (search falls
+ * from 40% to 20% of users' first tool calls over an hour) a real webhook receives ONE
+ * alert with its evidence.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RolloutController, RolloutStore, webhookNotifier } from '@agent-canary/controller';
-import { InMemoryRoutingAdapter } from '@agent-canary/conventions/testing';
 import type { GateEvaluator } from '@agent-canary/gate';
-import { ReleaseTaggingSpanProcessor, traceAgentTurn, traceToolCall, withRelease } from '@agent-canary/instrumentation';
+import {
+  ReleaseTaggingSpanProcessor,
+  resolveRelease,
+  traceAgentTurn,
+  traceToolCall,
+  withRelease,
+} from '@agent-canary/instrumentation';
 import {
   createBehaviorMonitor,
   createRelease,
@@ -27,7 +30,9 @@ import {
   showRelease,
 } from '@agent-canary/monitor';
 import { BehaviorSpanProcessor } from '@agent-canary/processor';
+import { EmbeddedProvider, EmbeddedRoutingAdapter } from '@agent-canary/routing';
 import { createRng, zipfSampler } from '@agent-canary/stats';
+import { OpenFeature } from '@openfeature/server-sdk';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
@@ -58,6 +63,7 @@ beforeAll(async () => {
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
 });
 afterAll(async () => {
+  await OpenFeature.close();
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
@@ -81,7 +87,7 @@ const idleGate: GateEvaluator = {
 };
 
 describe('behaviour monitor of the stable release, end to end', () => {
-  it('alerts once, through a webhook, when the promoted release drifts without any release', async () => {
+  it('alerts once, through a webhook, when the promoted release (served with its rollout id) drifts', async () => {
     let now = T0;
     const clock = () => now;
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
@@ -92,18 +98,22 @@ describe('behaviour monitor of the stable release, end to end', () => {
     const store = new RolloutStore();
     createRelease(store, { id: 'v1', promptHash: 'sha256:1111', model: 'gpt-4.1-mini', status: 'stable' }, { clock });
     createRelease(store, { id: 'v2', promptHash: 'sha256:2222', model: 'gpt-4.1' }, { clock });
-    const controller = new RolloutController({
-      store,
-      routing: new InMemoryRoutingAdapter(),
-      gate: idleGate,
-      clock,
-      env: {},
-    });
+    // The embedded flag system in this process: the controller writes, the OpenFeature provider reads.
+    const routing = new EmbeddedRoutingAdapter({ clock });
+    await OpenFeature.setProviderAndWait('monitor-e2e', new EmbeddedProvider({ adapter: routing }));
+    const flags = OpenFeature.getClient('monitor-e2e');
+    const controller = new RolloutController({ store, routing, gate: idleGate, clock, env: {} });
     await controller.start({ id: 'r1', flagKey: FLAG, canaryRelease: 'v2', stableRelease: 'v1' });
     now += 10 * MINUTE;
-    await controller.promote({ actor: 'ana', reason: 'gate passed' });
+    expect((await controller.promote({ actor: 'ana', reason: 'gate passed' })).ok).toBe(true);
     const promotedAt = now;
     expect(showRelease(store, 'v2')?.status).toBe('stable');
+    // As the promoted flag routes every user: v2, in r1's canary cohort, with r1's id.
+    expect(await resolveRelease(flags, FLAG, 'user-1', { defaultRelease: 'v1' })).toMatchObject({
+      release: 'v2',
+      cohort: 'canary',
+      rolloutId: 'r1',
+    });
 
     const monitor = createBehaviorMonitor({
       store,
@@ -113,7 +123,7 @@ describe('behaviour monitor of the stable release, end to end', () => {
       clock,
     });
 
-    // v2 serves everyone, as the stable release; search's share falls from 40% to 20%
+    // v2 serves everyone as the flag routes it; search's share falls from 40% to 20%
     // between +2 h and +3 h. 30 turns a minute from 20 000 users with Zipf activity.
     const driftStart = promotedAt + 2 * HOUR;
     const searchShare = (at: number) =>
@@ -135,7 +145,7 @@ describe('behaviour monitor of the stable release, end to end', () => {
         // Virtual span times: latency is simulated, not the test machine's.
         let spanTime = now;
         const spanClock = () => spanTime;
-        const assignment = { flagKey: FLAG, release: 'v2', cohort: 'stable' as const, subject: `user-${userOf(rng)}` };
+        const assignment = await resolveRelease(flags, FLAG, `user-${userOf(rng)}`, { defaultRelease: 'v1' });
         await withRelease(assignment, () =>
           traceAgentTurn({ agentName: 'support', clock: spanClock }, async (agentTurn) => {
             spanTime += Math.round(1500 * Math.exp(0.5 * rng.normal()));
@@ -172,6 +182,10 @@ describe('behaviour monitor of the stable release, end to end', () => {
     expect(alert?.drift.effectBound).toBeGreaterThanOrEqual(alert?.drift.tolerance ?? 1);
     // Nothing else moved: answer length and refusals stay quiet.
     expect(store.monitorAlerts(monitor.config.monitorId).map((a) => a.signal)).toEqual(['tool_mix']);
+    // Every span carried the rollout id: the gate's per-rollout counts are whole beside the monitor's.
+    const inRollout = behavior.window({ since: promotedAt }).series.filter((series) => series.rolloutId === 'r1');
+    expect(inRollout.map((series) => series.cohort)).toEqual(['canary']);
+    expect(inRollout[0]?.turns).toBeGreaterThan(5_000);
     await provider.shutdown();
     store.close();
   });

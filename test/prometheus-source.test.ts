@@ -29,6 +29,11 @@ import {
   resolveGateConfig,
   totalCount,
 } from '@agent-canary/gate';
+import {
+  metricBehaviorSource,
+  OUTSIDE_ROLLOUTS_PROMETHEUS_SELECTOR,
+  processorBehaviorSource,
+} from '@agent-canary/monitor';
 import { BehaviorSpanProcessor } from '@agent-canary/processor';
 import { type Attributes, context, SpanStatusCode, trace } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
@@ -185,6 +190,55 @@ describe.skipIf(skip)(title, () => {
       // Prometheus has no per-subject histograms: the gate falls back to every request.
       expect(b.subjectLatencyMillis).toBeUndefined();
     }
+  });
+
+  it('gives the drift monitor the same users of a promoted release as the in-process source', async () => {
+    // After a promotion the flag serves v3 to everyone as rollout r-promoted's canary
+    // cohort: every span carries the rollout id. A few users were served v3 without one.
+    const tracer = tracerProvider.getTracer('prometheus-source-test');
+    // From the start of the processor's current 10 s bucket (windows are whole buckets).
+    const since = Math.floor(Date.now() / 10_000) * 10_000;
+    for (let user = 0; user < 60; user++) {
+      for (let turn = 0; turn < 1 + (user % 5); turn++) {
+        const attributes: Attributes = {
+          [ATTR_RELEASE_ID]: 'v3',
+          [ATTR_COHORT]: user < 50 ? 'canary' : 'stable',
+          [ATTR_SUBJECT]: `promoted-${user}`,
+          [ATTR_GEN_AI_OPERATION_NAME]: 'invoke_agent',
+        };
+        if (user < 50) attributes[ATTR_ROLLOUT_ID] = 'r-promoted';
+        if ((user + turn) % 7 === 0) attributes[ATTR_REFUSAL] = true;
+        const span = tracer.startSpan('invoke_agent support', { attributes });
+        if (turn === 1 && user % 4 === 0) {
+          span.setAttribute(ATTR_ERROR_TYPE, 'boom');
+          span.setStatus({ code: SpanStatusCode.ERROR });
+        }
+        span.end();
+      }
+    }
+    const query = () => ({ release: 'v3', sinceMillis: since, untilMillis: Date.now() + 1000 });
+    const local = await processorBehaviorSource(processor).read(query());
+    if (!local.ok) throw new Error(local.reason);
+    expect(local.window.users).toBe(60);
+    const remote = metricBehaviorSource(
+      prometheusSource({ url: prometheus.url, selector: OUTSIDE_ROLLOUTS_PROMETHEUS_SELECTOR }),
+    );
+    let answer = await remote.read(query());
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && !(answer.ok && answer.window.users === local.window.users)) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      answer = await remote.read(query());
+    }
+    if (!answer.ok) throw new Error(answer.reason);
+    expect(answer.window.users).toBe(local.window.users);
+    for (const event of ['turn_error', 'refusal', 'thumbs_down'] as const) {
+      expect(answer.window.usersWith[event], event).toBe(local.window.usersWith[event]);
+    }
+    expect(local.window.usersWith.refusal).toBeGreaterThan(0);
+    expect(local.window.usersWith.turn_error).toBeGreaterThan(0);
+    // Without the selector, the rollout's own counts (each user once per rollout) add up.
+    const unfiltered = await metricBehaviorSource(prometheusSource({ url: prometheus.url })).read(query());
+    expect(unfiltered.ok && unfiltered.window.users).toBe(110);
   });
 
   it('drives the gate, which names the fallback unit in its evidence', async () => {

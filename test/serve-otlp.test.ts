@@ -37,7 +37,11 @@ describe('agent-canary serve', () => {
         () => (server.receiverStats().processedSpans === 4 ? true : undefined),
         5000,
       );
-      const canary = selectSeries(behavior.window(), { release: 'prompt-v2', cohort: 'canary' });
+      const canary = selectSeries(behavior.window(), {
+        rolloutId: 'support-agent.release-3f2a9c1d',
+        release: 'prompt-v2',
+        cohort: 'canary',
+      });
       expect(canary).toMatchObject({ turns: 1, modelCalls: 1, inputTokens: 412, outputTokens: 96, newSubjects: 1 });
       expect(canary.toolCalls).toEqual({ lookup_order: { ok: 1, error: 0 } });
       // The HTTP client span is accepted but is not an agent span.

@@ -44,6 +44,7 @@ export {
   metricBehaviorSource,
   monitorWindowFromAggregate,
   monitorWindowFromCohortWindow,
+  OUTSIDE_ROLLOUTS_PROMETHEUS_SELECTOR,
   processorBehaviorSource,
 } from './drift/window.js';
 export type { ListReleasesOptions, RegistryWriteOptions } from './registry/registry.js';

@@ -205,9 +205,11 @@ Target: \`onEnd\` ≤ 0.25× the SDK's own start + end, without metrics.
 Bounded memory: synthetic traffic through \`record()\` (the aggregation path of \`onEnd\`,
 without normalisation; bench/heap-child.ts in a fresh \`node --expose-gc\`), 20 spans/s of
 simulated time (the 6 h retention fills after 432k spans), 90/5/5 stable/canary/control,
-subjects drawn from 10M ids, topics from 80 names (cap 50). \`maxSubjectsPerSeries\` is
-5,000 so that every subject set is full before the first checkpoint; at the default
-200,000 each set keeps growing until it holds 200k subjects (roughly 100 B each), then stops.
+subjects drawn from 10M ids, topics from 80 names (cap 50), every span in rollout r1.
+\`maxSubjectsPerRollout\` is 5,000 so that the rollout's subject set is full before the
+first checkpoint (each release's set of the current subject period is forgotten when the
+hour ends); at the default 200,000 the rollout's set keeps growing until it holds 200k
+subjects (roughly 100 B each), then stops.
 
 | spans recorded | heap used after GC | elapsed |
 |---|---|---|

@@ -21,20 +21,23 @@ export interface BehaviorSpanProcessorOptions {
    */
   readonly releaseIdleMillis?: number;
   /**
-   * Most series kept at once; spans of further series are dropped (and counted).
+   * Most series kept at once; spans of further series are dropped (and counted). A
+   * rollout's series has a twin outside rollouts (same release and cohort) that holds its
+   * users per subject period: both count.
    * @default 64
    */
   readonly maxSeries?: number;
   /**
-   * Most distinct subjects remembered per rollout (outside rollouts: per series and
-   * subject period); past it, new subjects are not counted and windows show
-   * `subjectCapReached`. About 100 bytes each.
+   * Most distinct subjects remembered per rollout, and per release and subject period;
+   * past it, new subjects are not counted and windows show `subjectCapReached` (on the
+   * rollout's series, or on the release's series outside rollouts). About 100 bytes each.
    * @default 200_000
    */
   readonly maxSubjectsPerRollout?: number;
   /**
-   * Outside rollouts (a stable release watched by the drift monitor), each subject is
-   * counted once per period of this length, aligned to the epoch, ms.
+   * In the series outside rollouts (the drift monitor's), each subject of a release is
+   * counted once per period of this length, aligned to the epoch, ms — whether its spans
+   * carry a rollout id or not.
    * @default 3_600_000 (1 h)
    */
   readonly subjectPeriodMillis?: number;

@@ -88,6 +88,21 @@ describe('metrics', () => {
     for (const signal of ['turn_error', 'refusal', 'tool_error', 'thumbs_down']) {
       expect(valueWhere(resourceMetrics, METRIC.subjectsAdverse, { ...canary, signal }), signal).toBe(1);
     }
+    // The same users once per subject period, on the series outside rollouts (the drift
+    // monitor's, in Prometheus as in process); requests stay on the rollout's series.
+    const outside = (name: string, attributes: Record<string, string> = {}) =>
+      points(resourceMetrics, name).find(
+        (point) =>
+          point.attributes['agent_canary.rollout.id'] === undefined &&
+          Object.entries({ 'agent_canary.release.id': 'v2', 'agent_canary.cohort': 'canary', ...attributes }).every(
+            ([key, value]) => point.attributes[key] === value,
+          ),
+      )?.value;
+    expect(outside(METRIC.subjectsNew)).toBe(1);
+    for (const signal of ['turn_error', 'refusal', 'tool_error', 'thumbs_down']) {
+      expect(outside(METRIC.subjectsAdverse, { signal }), signal).toBe(1);
+    }
+    expect(outside(METRIC.turns, { outcome: 'ok' })).toBeUndefined();
     const duration = valueWhere(resourceMetrics, METRIC.turnDuration, canary) as Histogram;
     expect(duration.count).toBe(2);
     expect(duration.sum).toBe(5250);

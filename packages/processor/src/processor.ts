@@ -12,13 +12,12 @@ import {
   ATTR_ROLLOUT_ID,
   COHORT,
   type Cohort,
-  FEEDBACK_KIND,
   isCohort,
 } from '@agent-canary/conventions';
 import { OTHER_CATEGORY } from '@agent-canary/stats';
 import { type Attributes, type Context, diag } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { ADVERSE_SIGNAL, ADVERSE_SIGNALS, type AdverseSignal, SeriesAggregate } from './aggregate.js';
+import { ADVERSE_SIGNALS, SeriesAggregate } from './aggregate.js';
 import {
   type BehaviorSpanProcessorConfig,
   type BehaviorSpanProcessorOptions,
@@ -47,7 +46,7 @@ import {
   upgradeSnapshot,
   type WindowSnapshot,
 } from './snapshot.js';
-import { observeSubject, SubjectTracker } from './subjects.js';
+import { ADVERSE_BITS, observeSubject, SUBJECT_BIT, type SubjectEntry, SubjectTracker, signalBit } from './subjects.js';
 
 const PACKAGE_VERSION = '0.1.0';
 const MAX_MISMATCH_WARNINGS = 100;
@@ -93,6 +92,10 @@ interface Series {
   capReached: boolean;
   lastSeenMillis: number;
   readonly attributes: SeriesAttributes | undefined;
+  /** A rollout's series: the series outside rollouts of its release and cohort, once looked up. */
+  outside: Series | undefined;
+  /** Set when the series was evicted: a link to it is stale. */
+  evicted: boolean;
 }
 
 /** Time range of {@link BehaviorSpanProcessor.window}, ms since the epoch. */
@@ -301,8 +304,11 @@ export class BehaviorSpanProcessor implements SpanProcessor {
   }
 
   /**
-   * The subject-level observations of a span, counted in the series of the cohort the
-   * subject entered in (see subjects.ts).
+   * The subject-level observations of a span (see subjects.ts): with a rollout id, once
+   * per rollout in the series of the cohort the subject entered the rollout in; and, with
+   * or without one, once per release and subject period in the series outside rollouts of
+   * the cohort the subject was first seen in during the period. `aggregate` is the span's
+   * series' aggregate in `bucket`.
    */
   private recordSubject(
     facts: AgentSpanFacts,
@@ -314,27 +320,70 @@ export class BehaviorSpanProcessor implements SpanProcessor {
     topic: string | undefined,
     now: number,
   ): void {
-    const entered = this.subjects.enter(series.rolloutId, series.release, series.cohort, subject, now);
-    if (entered === undefined) {
-      series.capReached = true;
+    let outside = series;
+    let outsideAggregate: SeriesAggregate | undefined = aggregate;
+    if (series.rolloutId !== '') {
+      const entry = this.subjects.enterRollout(series.rolloutId, series.release, series.cohort, subject, now);
+      if (entry === undefined) series.capReached = true;
+      else this.observeEntry(entry, facts, series, aggregate, bucket, tool, topic, now);
+      const found = this.outsideOf(series, now);
+      if (found === undefined) return;
+      outside = found;
+      outsideAggregate = undefined;
+    }
+    const entry = this.subjects.enterPeriod(series.release, series.cohort, subject, now);
+    if (entry === undefined) {
+      outside.capReached = true;
       return;
     }
-    const { entry, isNew } = entered;
-    let target = aggregate;
-    let targetSeries = series;
+    this.observeEntry(entry, facts, outside, outsideAggregate, bucket, tool, topic, now);
+  }
+
+  /**
+   * Counts a subject's observations into the series of its entry (the release and cohort
+   * it entered its scope with), in `series`' scope (its rollout, or outside rollouts).
+   * `aggregate` is `series`' aggregate in `bucket` when the caller has it.
+   */
+  private observeEntry(
+    entry: SubjectEntry,
+    facts: AgentSpanFacts,
+    series: Series,
+    aggregate: SeriesAggregate | undefined,
+    bucket: Map<string, SeriesAggregate>,
+    tool: string | undefined,
+    topic: string | undefined,
+    now: number,
+  ): void {
+    let target = series;
     if (entry.release !== series.release || entry.cohort !== series.cohort) {
-      const entrySeries = this.seriesOf(series.rolloutId, entry.release, entry.cohort, now);
+      const entrySeries = this.lookupSeries(series.rolloutId, entry.release, entry.cohort, now);
       if (entrySeries === undefined) return;
-      targetSeries = entrySeries;
-      target = this.aggregateIn(bucket, entrySeries.key);
+      target = entrySeries;
     }
-    const events = observeSubject(entry, isNew, facts, target, tool, topic);
-    const attributes = targetSeries.attributes;
-    if (attributes === undefined) return;
-    if (events.entered) addTotal(attributes.totals, 'subjectsNew', attributes.base, 1);
-    for (const signal of events.adverse) {
-      addTotal(attributes.totals, 'subjectsAdverse', attributes.with(METRIC_ATTR.signal, signal), 1);
+    const targetAggregate =
+      target === series && aggregate !== undefined ? aggregate : this.aggregateIn(bucket, target.key);
+    const events = observeSubject(entry, facts, targetAggregate, tool, topic);
+    const attributes = target.attributes;
+    if (attributes === undefined || events === 0) return;
+    if ((events & SUBJECT_BIT.seen) !== 0) addTotal(attributes.totals, 'subjectsNew', attributes.base, 1);
+    if ((events & ADVERSE_BITS) === 0) return;
+    for (const signal of ADVERSE_SIGNALS) {
+      if ((events & signalBit(signal)) !== 0) {
+        addTotal(attributes.totals, 'subjectsAdverse', attributes.with(METRIC_ATTR.signal, signal), 1);
+      }
     }
+  }
+
+  /** The series outside rollouts of a rollout series' release and cohort (kept on the series). */
+  private outsideOf(series: Series, now: number): Series | undefined {
+    const linked = series.outside;
+    if (linked !== undefined && !linked.evicted) {
+      linked.lastSeenMillis = now;
+      return linked;
+    }
+    const outside = this.lookupSeries('', series.release, series.cohort, now);
+    series.outside = outside;
+    return outside;
   }
 
   private aggregateIn(bucket: Map<string, SeriesAggregate>, key: string): SeriesAggregate {
@@ -416,6 +465,7 @@ export class BehaviorSpanProcessor implements SpanProcessor {
     this.subjects.evict(idle, this.subjects.periodStart(now));
     for (const [key, series] of this.series) {
       if (series.lastSeenMillis < idle) {
+        series.evicted = true;
         this.series.delete(key);
         if (this.lastSeries === series) this.lastSeries = undefined;
       }
@@ -428,6 +478,13 @@ export class BehaviorSpanProcessor implements SpanProcessor {
       last.lastSeenMillis = now;
       return last;
     }
+    const series = this.lookupSeries(rolloutId, release, cohort, now);
+    if (series !== undefined) this.lastSeries = series;
+    return series;
+  }
+
+  /** Finds or creates a series (undefined at `maxSeries`), without touching the last-series cache. */
+  private lookupSeries(rolloutId: string, release: string, cohort: Cohort, now: number): Series | undefined {
     const key = seriesKeyString(rolloutId, release, cohort);
     let series = this.series.get(key);
     if (series === undefined) {
@@ -435,7 +492,6 @@ export class BehaviorSpanProcessor implements SpanProcessor {
       if (series === undefined) return undefined;
     }
     series.lastSeenMillis = now;
-    this.lastSeries = series;
     return series;
   }
 
@@ -450,7 +506,7 @@ export class BehaviorSpanProcessor implements SpanProcessor {
       if (!this.seriesCapWarned) {
         this.seriesCapWarned = true;
         diag.warn(
-          `agent-canary behaviour processor: maxSeries (${this.config.maxSeries}) reached; spans of new releases are dropped`,
+          `agent-canary behaviour processor: maxSeries (${this.config.maxSeries}) reached; spans of new series are dropped, and users served inside a rollout whose release has no series outside rollouts yet are not counted per subject period`,
         );
       }
       return undefined;
@@ -465,6 +521,8 @@ export class BehaviorSpanProcessor implements SpanProcessor {
       capReached: false,
       lastSeenMillis: now,
       attributes: this.instruments ? new SeriesAttributes(base) : undefined,
+      outside: undefined,
+      evicted: false,
     };
     this.series.set(key, series);
     return series;

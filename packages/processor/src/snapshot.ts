@@ -220,6 +220,10 @@ export interface SeriesSelector {
 /**
  * Merges the series of a window that match `selector` (e.g. every series of cohort
  * `canary` in rollout `r-42`) into one aggregate; an empty aggregate when none matches.
+ * Subject-level fields count users once per rollout on a rollout's series and once per
+ * subject period on the series outside rollouts, which also hold the users served inside
+ * rollouts: give a `rolloutId` (or filter the series outside rollouts) before reading
+ * them, or a user served inside a rollout counts twice.
  */
 export function selectSeries(window: WindowSnapshot, selector: SeriesSelector): AggregateSnapshot {
   const merged = new SeriesAggregate(MERGE_TOPIC_CAP);

@@ -143,7 +143,7 @@ describe('subjects: one observation per subject, in the cohort it entered', () =
     processor.record(facts(AGENT_SPAN_KIND.turn, { cohort: 'control', subject: 'b' }));
     expect(series('canary').newSubjects).toBe(1);
     expect(series('control').newSubjects).toBe(0);
-    const control = processor.window({ since: 0 }).series.find((s) => s.cohort === 'control');
+    const control = processor.window({ since: 0 }).series.find((s) => s.cohort === 'control' && s.rolloutId === 'r1');
     expect(control?.subjectCapReached).toBe(true);
   });
 
@@ -183,6 +183,13 @@ describe('subjects: one observation per subject, in the cohort it entered', () =
     const merged = mergeSnapshots(v1, other.processor.snapshot());
     expect(merged.v).toBe(PROCESSOR_SNAPSHOT_VERSION);
     expect(merged.subjects).toEqual([
+      // The other process's per-period scope of v2 (version 1's per-series sets outside rollouts are dropped).
+      {
+        periodStartMillis: T0 - (T0 % 3_600_000),
+        capReached: false,
+        lastSeenMillis: T0,
+        entries: [['u2', 'v2', 'canary', 1, null]],
+      },
       {
         rolloutId: 'r1',
         capReached: false,
@@ -201,6 +208,143 @@ describe('subjects: one observation per subject, in the cohort it entered', () =
       newSubjects: 0,
       subjectTurns: 0,
       subjectsWith: { turn_error: 0 },
+    });
+  });
+});
+
+describe('subjects per subject period: every user of a release, whichever rollout serves it', () => {
+  const PERIOD = 60_000;
+  const outside = (processor: BehaviorSpanProcessor, release: string, since = 0, until?: number) =>
+    selectSeries(
+      {
+        ...processor.window({ since, ...(until === undefined ? {} : { until }) }),
+        series: processor
+          .window({ since, ...(until === undefined ? {} : { until }) })
+          .series.filter((series) => series.rolloutId === undefined),
+      },
+      { release },
+    );
+
+  it('counts the users of a release served inside a rollout once per period in its series outside rollouts', () => {
+    const { processor, clock, series } = setup({ subjectPeriodMillis: PERIOD });
+    // A promoted rollout: the flag keeps routing everyone to the canary cohort with r1's id.
+    const turn = (subject: string, fields: Partial<AgentSpanFacts> = {}) =>
+      processor.record(facts(AGENT_SPAN_KIND.turn, { cohort: 'canary', subject, ...fields }));
+    turn('heavy', { durationMillis: 700, refusal: true });
+    for (let i = 0; i < 5; i += 1) turn('heavy', { isError: true });
+    turn('light', { topic: 'billing' });
+    processor.record(facts(AGENT_SPAN_KIND.toolCall, { cohort: 'canary', subject: 'light', toolName: 'search' }));
+
+    const rollout = series('canary');
+    const firstPeriod = outside(processor, 'v2', T0, T0 + PERIOD);
+    // The rollout's counts are the gate's: each user once for the whole rollout, requests there.
+    expect(rollout).toMatchObject({ turns: 7, newSubjects: 2, subjectTurns: 2, subjectsWith: { refusal: 1 } });
+    // Outside rollouts: the same users, once each in this period; no requests counted twice.
+    expect(firstPeriod).toMatchObject({
+      turns: 0,
+      toolCalls: {},
+      newSubjects: 2,
+      subjectTurns: 2,
+      subjectTurnRefusals: 1,
+      subjectTools: { search: { ok: 1, error: 0 } },
+      subjectTopics: { billing: 1 },
+      subjectsWith: { refusal: 1, turn_error: 1 },
+    });
+    expect(firstPeriod.subjectLatencyMillis.count).toBe(2);
+
+    // A new period counts them again outside rollouts, never again in the rollout.
+    clock.now += PERIOD;
+    turn('heavy');
+    turn('heavy', { isError: true });
+    const secondPeriod = outside(processor, 'v2', T0 + PERIOD);
+    expect(secondPeriod).toMatchObject({ turns: 0, newSubjects: 1, subjectTurns: 1, subjectsWith: { turn_error: 1 } });
+    expect(series('canary')).toMatchObject({
+      turns: 9,
+      newSubjects: 2,
+      subjectTurns: 2,
+      subjectsWith: { turn_error: 1 },
+    });
+  });
+
+  it('counts a user once per period and release across rollouts and cohorts (a rollout starts, control widens)', () => {
+    const { processor } = setup({ subjectPeriodMillis: PERIOD });
+    // v1 is the stable release: served without a rollout id, then inside r1 as stable and control.
+    processor.record(facts(AGENT_SPAN_KIND.turn, { cohort: 'stable', subject: 'u1', rolloutId: undefined }));
+    processor.record(facts(AGENT_SPAN_KIND.turn, { cohort: 'stable', subject: 'u1' }));
+    processor.record(facts(AGENT_SPAN_KIND.turn, { cohort: 'control', subject: 'u1', isError: true }));
+    processor.record(facts(AGENT_SPAN_KIND.turn, { cohort: 'control', subject: 'u2' }));
+    const v1 = outside(processor, 'v1');
+    expect(v1).toMatchObject({ turns: 1, newSubjects: 2, subjectTurns: 2, subjectsWith: { turn_error: 1 } });
+    // In the rollout, u1 entered as stable (no comparison) and u2 as control.
+    expect(selectSeries(processor.window({ since: 0 }), { rolloutId: 'r1', cohort: 'control' })).toMatchObject({
+      newSubjects: 1,
+      subjectsWith: { turn_error: 0 },
+    });
+  });
+
+  it('caps the users of a period per release and says so on the series outside rollouts', () => {
+    const { processor } = setup({ subjectPeriodMillis: PERIOD, maxSubjectsPerRollout: 2 });
+    for (const subject of ['a', 'b', 'c']) {
+      processor.record(
+        facts(AGENT_SPAN_KIND.turn, { cohort: 'canary', subject, rolloutId: subject === 'c' ? 'r2' : 'r1' }),
+      );
+    }
+    const window = processor.window({ since: 0 });
+    const outsideSeries = window.series.find((s) => s.rolloutId === undefined && s.release === 'v2');
+    expect(outsideSeries).toMatchObject({ newSubjects: 2, subjectCapReached: true });
+    // The rollouts' own scopes are not full: the gate's counts are whole.
+    expect(window.series.find((s) => s.rolloutId === 'r2')).toMatchObject({ newSubjects: 1, subjectCapReached: false });
+  });
+
+  it('loads a snapshot that kept subject periods per release and cohort', () => {
+    const { processor } = setup({ subjectPeriodMillis: PERIOD });
+    const periodStartMillis = T0 - (T0 % PERIOD);
+    const scope = (cohort: Cohort, subjects: string[]) => ({
+      periodStartMillis,
+      capReached: false,
+      lastSeenMillis: T0,
+      entries: subjects.map((subject) => [subject, 'v1', cohort, 1, null] as const),
+    });
+    processor.mergeSnapshot({
+      v: PROCESSOR_SNAPSHOT_VERSION,
+      takenAtMillis: T0,
+      bucketMillis: 1000,
+      buckets: [],
+      subjects: [scope('stable', ['u1', 'u2']), scope('control', ['u1', 'u3'])],
+      spans: { received: 0, aggregated: 0, unrecognised: 0, withoutRelease: 0, droppedSeriesCap: 0, failed: 0 },
+    });
+    expect(processor.snapshot().subjects).toEqual([
+      {
+        periodStartMillis,
+        capReached: false,
+        lastSeenMillis: T0,
+        entries: [
+          ['u1', 'v1', 'stable', 1, null],
+          ['u2', 'v1', 'stable', 1, null],
+          ['u3', 'v1', 'control', 1, null],
+        ],
+      },
+    ]);
+    for (const subject of ['u1', 'u2', 'u3', 'u4']) {
+      processor.record(facts(AGENT_SPAN_KIND.turn, { cohort: 'control', subject, rolloutId: undefined }));
+    }
+    expect(outside(processor, 'v1')).toMatchObject({ turns: 4, newSubjects: 1, subjectTurns: 1 });
+  });
+
+  it('a restarted processor remembers who was already counted in the period', () => {
+    const first = setup({ subjectPeriodMillis: PERIOD });
+    first.processor.record(facts(AGENT_SPAN_KIND.turn, { cohort: 'canary', subject: 'u1' }));
+    const snapshot = JSON.parse(JSON.stringify(first.processor.snapshot()));
+    const second = setup({ subjectPeriodMillis: PERIOD });
+    second.processor.mergeSnapshot(snapshot);
+    expect(second.processor.snapshot().subjects).toEqual(first.processor.snapshot().subjects);
+    second.processor.record(facts(AGENT_SPAN_KIND.turn, { cohort: 'canary', subject: 'u1', isError: true }));
+    second.processor.record(facts(AGENT_SPAN_KIND.turn, { cohort: 'canary', subject: 'u2' }));
+    // u1 is not new again in the period (its first turn was counted before the restart); its first error is.
+    expect(outside(second.processor, 'v2')).toMatchObject({
+      newSubjects: 2,
+      subjectTurns: 2,
+      subjectsWith: { turn_error: 1 },
     });
   });
 });

@@ -425,7 +425,7 @@ describe('authenticated ingest', () => {
       if (saved === undefined) delete process.env['OTEL_EXPORTER_OTLP_TRACES_HEADERS'];
       else process.env['OTEL_EXPORTER_OTLP_TRACES_HEADERS'] = saved;
     }
-    await until(() => behavior.window().series[0]?.turns === 4);
+    await until(() => behavior.window().series.find((series) => series.rolloutId === 'r-1')?.turns === 4);
   });
 
   it('is on by default beyond loopback: without a token the server refuses to start, naming the option', () => {

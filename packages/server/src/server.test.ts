@@ -153,10 +153,11 @@ describe('OTLP receiver', () => {
     await until(() => server.receiverStats().processedSpans === 18);
     // Every byte held while reading and decompressing was released.
     expect(server.receiverStats().inFlightBytes).toBe(0);
-    const window = behavior.window();
-    expect(window.series).toHaveLength(1);
-    expect(window.series[0]).toMatchObject({ release: 'v2', cohort: 'canary', rolloutId: 'r-1', turns: 9 });
-    expect(window.series[0]?.toolCalls).toEqual({ t: { ok: 9, error: 0 } });
+    // One series of the rollout (its twin outside rollouts holds the release's users per period).
+    const inRollout = behavior.window().series.filter((series) => series.rolloutId !== undefined);
+    expect(inRollout).toHaveLength(1);
+    expect(inRollout[0]).toMatchObject({ release: 'v2', cohort: 'canary', rolloutId: 'r-1', turns: 9 });
+    expect(inRollout[0]?.toolCalls).toEqual({ t: { ok: 9, error: 0 } });
   });
 
   it('receives from the real OTLP/HTTP exporter of the OpenTelemetry SDK', async () => {
@@ -167,7 +168,7 @@ describe('OTLP receiver', () => {
     expect(result.error).toBeUndefined();
     expect(result.code).toBe(0);
     await until(() => server.receiverStats().processedSpans === 10);
-    expect(behavior.window().series[0]).toMatchObject({ turns: 5 });
+    expect(behavior.window().series.find((series) => series.rolloutId === 'r-1')).toMatchObject({ turns: 5 });
     await exporter.shutdown();
   });
 

@@ -7,6 +7,7 @@ import {
   type MonitorStatus,
   type MonitorTickResult,
   metricBehaviorSource,
+  OUTSIDE_ROLLOUTS_PROMETHEUS_SELECTOR,
   SIGNAL_STATUS,
 } from '@agent-canary/monitor';
 import { EXIT_CODE, type ExitCode } from '../exit-codes.js';
@@ -40,9 +41,10 @@ export interface MonitorCommandOptions {
 }
 
 /**
- * The monitor's source: the injected metric source, else the Prometheus HTTP API at `url`.
- * `--window` is the subject period of the processors that export the metrics (each user
- * counted once per period), which the monitor's windows must equal.
+ * The monitor's source: the injected metric source, else the Prometheus HTTP API at `url`,
+ * read on the series outside rollouts (each user of a release counted once per subject
+ * period, whichever rollout serves it). `--window` is the subject period of the
+ * processors that export the metrics, which the monitor's windows must equal.
  */
 function behaviorSource(
   source: MetricSource | undefined,
@@ -57,10 +59,13 @@ function behaviorSource(
       EXIT_CODE.usage,
     );
   }
-  return metricBehaviorSource(source ?? prometheusSource({ url: url ?? '' }), {
-    ...(flagKey === undefined ? {} : { flagKey }),
-    ...(subjectPeriodMillis === undefined ? {} : { subjectPeriodMillis }),
-  });
+  return metricBehaviorSource(
+    source ?? prometheusSource({ url: url ?? '', selector: OUTSIDE_ROLLOUTS_PROMETHEUS_SELECTOR }),
+    {
+      ...(flagKey === undefined ? {} : { flagKey }),
+      ...(subjectPeriodMillis === undefined ? {} : { subjectPeriodMillis }),
+    },
+  );
 }
 
 /**

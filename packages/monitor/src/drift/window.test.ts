@@ -23,7 +23,7 @@ function turn(subject: string, fields: Partial<AgentSpanFacts> = {}): AgentSpanF
 }
 
 describe('processorBehaviorSource', () => {
-  it("counts the release's users once per subject period, outside rollouts, and says its period", async () => {
+  it("counts the release's users once per subject period and says its period", async () => {
     const clock = { now: T0 };
     const processor = new BehaviorSpanProcessor({ now: () => clock.now });
     const source = processorBehaviorSource(processor);
@@ -31,9 +31,8 @@ describe('processorBehaviorSource', () => {
     for (let i = 0; i < 20; i += 1) processor.record(turn('heavy', { topic: 'billing', refusal: i === 5 }));
     processor.record(turn('light', { topic: 'refunds' }));
     processor.record({ ...turn('tooler'), kind: AGENT_SPAN_KIND.toolCall, toolName: 'search' });
-    // Another release, and the same release inside a rollout: not this window's users.
+    // Another release: not this window's users.
     processor.record(turn('other', { release: 'v1' }));
-    processor.record(turn('canary-user', { rolloutId: 'r9', cohort: 'control' }));
     const read = await source.read({ release: 'v2', sinceMillis: T0, untilMillis: T0 + HOUR });
     expect(read).toMatchObject({
       ok: true,
@@ -50,16 +49,26 @@ describe('processorBehaviorSource', () => {
     expect(read.window.latencyMillis?.reduce((n, b) => n + b.count, 0)).toBe(2);
   });
 
-  it('says why there are no users when the release is served inside a rollout (a promoted split keeps its id)', async () => {
-    const processor = new BehaviorSpanProcessor({ now: () => T0 });
-    processor.record(turn('u1', { rolloutId: 'r1', cohort: 'canary' }));
-    const read = await processorBehaviorSource(processor).read({
-      release: 'v2',
-      sinceMillis: T0,
-      untilMillis: T0 + HOUR,
+  it('counts the users of a release served inside a rollout (a promoted split keeps its id), once per period', async () => {
+    const clock = { now: T0 };
+    const processor = new BehaviorSpanProcessor({ now: () => clock.now });
+    const source = processorBehaviorSource(processor);
+    // After the promotion of r1 the flag serves v2 to everyone as r1's canary cohort; a
+    // few users were served v2 without a rollout id before, and one is served both ways.
+    for (let i = 0; i < 10; i += 1)
+      processor.record(turn('heavy', { rolloutId: 'r1', cohort: 'canary', refusal: i === 3 }));
+    processor.record(turn('light', { rolloutId: 'r1', cohort: 'canary', topic: 'refunds' }));
+    processor.record(turn('heavy', { topic: 'billing' }));
+    processor.record(turn('before'));
+    const read = await source.read({ release: 'v2', sinceMillis: T0, untilMillis: T0 + HOUR });
+    expect(read).toMatchObject({
+      ok: true,
+      window: { turns: 13, users: 3, turnUsers: 3, usersWith: { refusal: 1 }, firstTopics: { refunds: 1, billing: 1 } },
     });
-    expect(read).toMatchObject({ ok: false });
-    if (read.ok) return;
-    expect(read.reason).toMatch(/carries a rollout id \(r1\).*once per rollout/);
+    // The next period counts the heavy user again, once.
+    clock.now += HOUR;
+    for (let i = 0; i < 5; i += 1) processor.record(turn('heavy', { rolloutId: 'r1', cohort: 'canary' }));
+    const next = await source.read({ release: 'v2', sinceMillis: T0 + HOUR, untilMillis: T0 + 2 * HOUR });
+    expect(next).toMatchObject({ ok: true, window: { turns: 5, users: 1, turnUsers: 1 } });
   });
 });

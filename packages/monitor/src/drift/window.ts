@@ -1,4 +1,5 @@
 import type { BucketCount, BucketCounts, CohortWindow, MetricSource } from '@agent-canary/gate';
+import { PROMETHEUS_LABEL } from '@agent-canary/controller';
 import { mergeBuckets } from '@agent-canary/gate';
 import {
   type AggregateSnapshot,
@@ -144,11 +145,14 @@ export function monitorWindowFromCohortWindow(window: CohortWindow): MonitorWind
 }
 
 /**
- * Reads a release's behaviour from a `BehaviorSpanProcessor` in this process: the
- * release's series outside rollouts (spans without a rollout id), where the processor
- * counts each user once per subject period. Series of a rollout count each user once
- * for the whole rollout, in the cohort it entered: not what a window of the stable
- * release needs, so they are left out. The range is widened to whole processor buckets.
+ * Reads a release's behaviour from a `BehaviorSpanProcessor` in this process. Its users
+ * come from the release's series outside rollouts, where the processor counts each user
+ * of the release once per subject period whichever rollout serves it (a promoted release
+ * keeps its rollout's id until the next rollout; the stable release carries one during a
+ * rollout). The series of a rollout count each user once for the whole rollout, in the
+ * cohort it entered — the gate's counts, not a window's — and are read only for `turns`,
+ * the requests of the release in every series. The range is widened to whole processor
+ * buckets.
  *
  * @example
  * const monitor = createBehaviorMonitor({ store, source: processorBehaviorSource(behavior), flagKey: 'agent.release' });
@@ -162,19 +166,9 @@ export function processorBehaviorSource(processor: BehaviorSpanProcessor): Behav
         const window = processor.window({ since: query.sinceMillis, until: query.untilMillis });
         const ofRelease = window.series.filter((series) => series.release === query.release);
         const outside = ofRelease.filter((series) => series.rolloutId === undefined);
-        const inside = ofRelease.find((series) => series.rolloutId !== undefined && series.turns > 0);
-        if (inside !== undefined && !outside.some((series) => series.newSubjects > 0)) {
-          return {
-            ok: false,
-            reason:
-              `the traffic of ${query.release} carries a rollout id (${inside.rolloutId}): the processor counts its ` +
-              'users once per rollout, not per subject period; serve the stable release without a rollout id',
-          };
-        }
-        return {
-          ok: true,
-          window: monitorWindowFromAggregate(selectSeries({ ...window, series: outside }, { release: query.release })),
-        };
+        const users = monitorWindowFromAggregate(selectSeries({ ...window, series: outside }, {}));
+        const turns = ofRelease.reduce((total, series) => total + series.turns, 0);
+        return { ok: true, window: { ...users, turns } };
       } catch (error) {
         diag.error('agent-canary monitor: processor window read failed', error);
         return { ok: false, reason: `processor window read failed: ${String(error)}` };
@@ -196,8 +190,24 @@ export interface MetricBehaviorSourceOptions {
 }
 
 /**
- * Reads a release's behaviour from a gate {@link MetricSource} (Prometheus, ...): the
- * stable and control cohorts of the release, merged.
+ * Prometheus label matchers of the series outside rollouts (`agent_canary_rollout_id`
+ * absent), where the behaviour processor counts each user of a release once per subject
+ * period whichever rollout serves it. Give them to `prometheusSource({ selector })` for
+ * {@link metricBehaviorSource}, as `agent-canary monitor` does.
+ */
+export const OUTSIDE_ROLLOUTS_PROMETHEUS_SELECTOR = `${PROMETHEUS_LABEL.rollout}=""`;
+
+/**
+ * Reads a release's behaviour from a gate {@link MetricSource} (Prometheus, ...): every
+ * cohort of the release, merged (a promoted release is served as the canary cohort).
+ * The source must read the series outside rollouts only — for Prometheus,
+ * `prometheusSource({ url, selector: OUTSIDE_ROLLOUTS_PROMETHEUS_SELECTOR })` — where each
+ * user counts once per subject period; the series of a rollout count the same users once
+ * per rollout, and a source that adds both counts a user served inside a rollout twice.
+ * Its `turns` are then the requests outside rollouts only (context, not judged).
+ *
+ * @example
+ * const source = metricBehaviorSource(prometheusSource({ url, selector: OUTSIDE_ROLLOUTS_PROMETHEUS_SELECTOR }));
  */
 export function metricBehaviorSource(
   source: MetricSource,
@@ -214,10 +224,14 @@ export function metricBehaviorSource(
         untilMillis: query.untilMillis,
       });
       if (!result.ok) return result;
-      const { stable, control } = result.windows.cohorts;
+      const { stable, control, canary } = result.windows.cohorts;
       return {
         ok: true,
-        window: mergeMonitorWindows(monitorWindowFromCohortWindow(stable), monitorWindowFromCohortWindow(control)),
+        window: mergeMonitorWindows(
+          monitorWindowFromCohortWindow(stable),
+          monitorWindowFromCohortWindow(control),
+          monitorWindowFromCohortWindow(canary),
+        ),
       };
     },
   };
