@@ -113,7 +113,9 @@ full / decision: ${median(ratios).toFixed(2)}× (median of per-round ratios).
 Target: ≤ 100 µs per typical evaluation in decision mode — ${decisionMedian <= 100 ? 'met' : 'not met'} (median ${decisionMedian.toFixed(1)} µs).
 Load average during the run (1 / 5 / 15 min): ${loadavg()
     .map((load) => load.toFixed(1))
-    .join(' / ')} on a shared 2-core machine: CPU time counts only this process's work, though a busy machine still slows it
+    .join(
+      ' / ',
+    )} on a shared 2-core machine: CPU time counts only this process's work, though a busy machine still slows it
 (shared caches); the ratio is steadier.
 Decisions (verdict, failure flags, per-check verdicts, state) are identical in both modes:
 \`packages/gate/src/evidence.test.ts\` replays seeded rollouts through both.

@@ -1,5 +1,5 @@
-import type { BucketCount, BucketCounts, CohortWindow, MetricSource } from '@agent-canary/gate';
 import { PROMETHEUS_LABEL } from '@agent-canary/controller';
+import type { BucketCount, BucketCounts, CohortWindow, MetricSource } from '@agent-canary/gate';
 import { mergeBuckets } from '@agent-canary/gate';
 import {
   type AggregateSnapshot,
