@@ -3,6 +3,7 @@ import { diag } from '@opentelemetry/api';
 import type { NodeSDK, NodeSDKConfiguration } from '@opentelemetry/sdk-node';
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { type ContentCaptureOptions, type MaskFunction, setGlobalContentCapture } from './content.js';
+import { importPeer } from './peer.js';
 import { ReleaseTaggingSpanProcessor } from './tagging-processor.js';
 import { INSTRUMENTATION_SCOPE_NAME } from './tracer.js';
 
@@ -132,12 +133,16 @@ export function resolveRegisterConfig(
  */
 export async function registerAgentCanary(options: RegisterOptions = {}): Promise<AgentCanaryHandle> {
   const config = resolveRegisterConfig(options);
-  const { NodeSDK } = await import('@opentelemetry/sdk-node');
+  const { NodeSDK } = await importPeer('@opentelemetry/sdk-node', 'sdk', () => import('@opentelemetry/sdk-node'));
   const processors: SpanProcessor[] = [new ReleaseTaggingSpanProcessor(), ...config.spanProcessors];
   if (config.otlp !== undefined) {
     const [{ OTLPTraceExporter }, { BatchSpanProcessor }] = await Promise.all([
-      import('@opentelemetry/exporter-trace-otlp-http'),
-      import('@opentelemetry/sdk-trace-base'),
+      importPeer(
+        '@opentelemetry/exporter-trace-otlp-http',
+        'otlp',
+        () => import('@opentelemetry/exporter-trace-otlp-http'),
+      ),
+      importPeer('@opentelemetry/sdk-trace-base', 'otlp', () => import('@opentelemetry/sdk-trace-base')),
     ]);
     const exporter = new OTLPTraceExporter({
       ...(config.otlp.url === undefined ? {} : { url: config.otlp.url }),
@@ -146,7 +151,11 @@ export async function registerAgentCanary(options: RegisterOptions = {}): Promis
     processors.push(new BatchSpanProcessor(exporter));
   }
   if (config.langfuse !== undefined) {
-    const { LangfuseSpanProcessor, isDefaultExportSpan } = await import('@langfuse/otel');
+    const { LangfuseSpanProcessor, isDefaultExportSpan } = await importPeer(
+      '@langfuse/otel',
+      'langfuse',
+      () => import('@langfuse/otel'),
+    );
     processors.push(
       new LangfuseSpanProcessor({
         publicKey: config.langfuse.publicKey,
