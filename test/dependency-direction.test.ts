@@ -26,9 +26,12 @@ const ALLOWED: Record<string, readonly string[]> = {
 const PROVIDER_ALLOWED = ['conventions', 'routing'];
 /** Top-level packages may use everything below them, but nothing depends on `cli`. */
 const TOP_LEVEL = new Set(['cli', 'server', 'simulate']);
+/** `agent-canary` is only the name `npx agent-canary` finds: it runs the `cli` package's command. */
+const COMMAND_NAME: Record<string, readonly string[]> = { 'agent-canary': ['cli'] };
 
 function allowedFor(name: string, all: readonly string[]): readonly string[] {
   if (name in ALLOWED) return ALLOWED[name] ?? [];
+  if (name in COMMAND_NAME) return COMMAND_NAME[name] ?? [];
   if (name.startsWith('routing-')) return PROVIDER_ALLOWED;
   if (TOP_LEVEL.has(name)) return all.filter((other) => other !== name && other !== 'cli');
   throw new Error(`package ${name} is not placed in the dependency table of this test and DESIGN.md`);

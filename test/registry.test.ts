@@ -9,8 +9,8 @@
  *   rollout and running the demo (healthy ends promoted);
  * - examples/quickstart, built with TypeScript from its README (tag spans and export: no
  *   native module installed);
- * - `npx -y @agent-canary/cli` with nothing installed: the demo (hard-break ends rolled
- *   back) and `serve` answering /healthz;
+ * - `npx -y agent-canary` with nothing installed (the unscoped name runs @agent-canary/cli):
+ *   the demo (hard-break ends rolled back) and `serve` answering /healthz;
  * - every other install line of the docs, resolved (`npm install --dry-run`) without conflict.
  *
  * Needs the npm registry for third-party packages: skipped with the reason when it is
@@ -188,11 +188,17 @@ async function quickstart(registry: LocalRegistry): Promise<void> {
   expect(nativeModules(join(dir, 'node_modules'))).toEqual([]);
 }
 
-/** The CLI through npx in an empty directory. */
+/**
+ * The CLI through `npx agent-canary` in an empty directory. An unscoped name is not covered
+ * by the `@agent-canary` scope line of the user configuration: these commands take the local
+ * registry for every package, as `npx` on a machine whose registry is the npm registry does.
+ */
 async function operator(registry: LocalRegistry): Promise<void> {
   const dir = registry.newDir('operator');
-  const demo = await registry.run('npx', ['-y', '@agent-canary/cli', 'demo', '--scenario', 'hard-break', '--json'], {
+  const npx = { npm_config_registry: registry.url };
+  const demo = await registry.run('npx', ['-y', 'agent-canary', 'demo', '--scenario', 'hard-break', '--json'], {
     cwd: dir,
+    env: npx,
     timeoutMillis: 5 * MINUTE,
   });
   const hardBreak = JSON.parse(demo.stdout) as DemoJson;
@@ -202,11 +208,12 @@ async function operator(registry: LocalRegistry): Promise<void> {
 
   const serve = spawn(
     'npx',
-    ['-y', '@agent-canary/cli', 'serve', '--routing', 'embedded', '--port', '0', '--store', 'serve/state.db', '--json'],
+    ['-y', 'agent-canary', 'serve', '--routing', 'embedded', '--port', '0', '--store', 'serve/state.db', '--json'],
     {
       cwd: dir,
       env: {
         ...registry.env,
+        ...npx,
         AGENT_CANARY_API_TOKEN: 'registry-test-token-0123456789',
         AGENT_CANARY_ROUTING_FILE: 'serve/routing.json',
       },
@@ -312,7 +319,7 @@ describe.skipIf(skip)(title, () => {
   );
 
   it(
-    'npx @agent-canary/cli with nothing installed: the demo rolls a hard break back, serve answers /healthz',
+    'npx agent-canary with nothing installed: the demo rolls a hard break back, serve answers /healthz',
     async () => {
       await flows.operator;
     },
