@@ -280,10 +280,11 @@ describe.skipIf(skip)(title, () => {
     if (unavailable !== undefined) throw new Error(`CI requires the registry test: ${unavailable}`);
     const started = await startLocalRegistry();
     registry = started;
-    // The release path, with the user's npm cache (pnpm itself comes from it through npx).
+    // The release path, with the user's npm cache (pnpm itself comes from it through npx),
+    // publishing to the local registry: the scoped packages and the unscoped `agent-canary`.
     const release = await started.run('npx', ['-y', 'pnpm@12.4.2', 'release'], {
       cwd: REPO_ROOT,
-      env: { npm_config_cache: join(homedir(), '.npm') },
+      env: { npm_config_cache: join(homedir(), '.npm'), npm_config_registry: started.url },
       timeoutMillis: 10 * MINUTE,
     });
     for (const pkg of publicPackages()) expect(release.stdout).toContain(`published ${pkg.name}@${pkg.version}`);
