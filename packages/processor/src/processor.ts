@@ -37,7 +37,7 @@ import {
   upgradeSnapshot,
   type WindowSnapshot,
 } from './snapshot.js';
-import { restoreSnapshotFile, SnapshotFileWriter } from './snapshot-file.js';
+import { removeStaleTemporaryFiles, restoreSnapshotFile, SnapshotFileWriter } from './snapshot-file.js';
 import { SubjectObserver } from './subject-observer.js';
 import { SubjectTracker } from './subjects.js';
 
@@ -113,6 +113,7 @@ export class BehaviorSpanProcessor implements SpanProcessor {
       Object.fromEntries(Object.values(SKIP_REASON).map((reason) => [reason, Object.freeze({ reason })])),
     );
     if (this.config.snapshotPath !== undefined) {
+      removeStaleTemporaryFiles(this.config.snapshotPath);
       restoreSnapshotFile(this.config.snapshotPath, (snapshot) => this.mergeSnapshot(snapshot));
       this.snapshotWriter = new SnapshotFileWriter(this.config.snapshotPath);
       this.timer = setInterval(() => void this.persist(), this.config.snapshotIntervalMillis);
