@@ -1,18 +1,14 @@
+export type { FreezeBaselineInput, FreezeBaselineResult } from './drift/baseline.js';
 export type { BehaviorMonitorConfig, BehaviorMonitorOptions } from './drift/config.js';
 export { MONITOR_DEFAULTS, resolveMonitorConfig } from './drift/config.js';
-export type {
-  BehaviorMonitor,
-  CreateBehaviorMonitorOptions,
-  DriftNotification,
-  FreezeBaselineInput,
-  FreezeBaselineResult,
-  MonitorPhase,
-  MonitorStatus,
-  MonitorTickResult,
-} from './drift/monitor.js';
-export { createBehaviorMonitor, MONITOR_PHASE, readMonitorStatus, runMonitor } from './drift/monitor.js';
+export { TAIL_QUANTILES } from './drift/distribution-signals.js';
+export type { BehaviorMonitor, CreateBehaviorMonitorOptions } from './drift/monitor.js';
+export { createBehaviorMonitor, runMonitor } from './drift/monitor.js';
+export type { DriftNotification } from './drift/runtime.js';
 export type { BaselineSample } from './drift/signals.js';
-export { evaluateSignals, TAIL_QUANTILES } from './drift/signals.js';
+export { evaluateSignals } from './drift/signals.js';
+export type { MonitorPhase, MonitorStatus, MonitorTickResult } from './drift/status.js';
+export { MONITOR_PHASE, readMonitorStatus } from './drift/status.js';
 export type {
   BehaviorBaseline,
   BehaviorWindowQuery,

@@ -16,11 +16,11 @@ export type {
   DriftSignalName,
 } from './profile.js';
 export { buildBehaviorProfile, compareProfiles, DRIFT_DEFAULTS, DRIFT_SIGNAL } from './profile.js';
+export type { SeriesKey } from './series-key.js';
 export type {
   BucketSeriesSnapshot,
   ProcessorSnapshot,
   ProcessorSnapshotV1,
-  SeriesKey,
   SeriesSelector,
   SeriesSnapshot,
   SpanCounts,

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -348,6 +348,38 @@ describe('snapshots', () => {
       expect(aggregate.turns).toBe(2);
       expect(aggregate.newSubjects).toBe(1);
       expect(aggregate.subjectsWith.turn_error).toBe(1);
+      await second.processor.shutdown();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('removes the temporary files of snapshot writes that never reached their rename, and only those', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agent-canary-processor-'));
+    try {
+      const path = join(dir, 'behavior.json');
+      const first = harness({ snapshotPath: path });
+      emitTurn(first.tracer, { subject: 'u1' });
+      await first.processor.shutdown();
+      const written = readFileSync(path, 'utf8');
+      // A process killed between the write and the rename leaves `<snapshot>.<pid>.tmp`
+      // behind. Linux pids stop at 2^22, so no process has pid 2^22 + 1.
+      const deadPid = 2 ** 22 + 1;
+      const stale = [`${path}.${deadPid}.tmp`, `${path}.${process.pid}.tmp`];
+      const kept = [
+        `${path}.${process.ppid}.tmp`, // a live process may be writing it
+        join(dir, `other.json.${deadPid}.tmp`),
+        `${path}.backup.tmp`,
+        `${path}.${deadPid}.tmp.old`,
+        `${path}.bak`,
+      ];
+      for (const file of [...stale, ...kept]) writeFileSync(file, '{"partial');
+
+      const second = harness({ snapshotPath: path });
+      expect(stale.filter((file) => existsSync(file))).toEqual([]);
+      expect(kept.filter((file) => !existsSync(file))).toEqual([]);
+      expect(readFileSync(path, 'utf8')).toBe(written);
+      expect(selectSeries(second.processor.window(), {}).turns).toBe(1);
       await second.processor.shutdown();
     } finally {
       rmSync(dir, { recursive: true, force: true });

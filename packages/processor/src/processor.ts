@@ -1,28 +1,20 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
 import {
   AGENT_SPAN_KIND,
   type AgentSpanFacts,
-  ATTR_COHORT,
-  ATTR_GEN_AI_REQUEST_MODEL,
   ATTR_GEN_AI_TOOL_NAME,
-  ATTR_RELEASE_ID,
-  ATTR_RELEASE_MODEL,
-  ATTR_RELEASE_PROMPT_HASH,
-  ATTR_ROLLOUT_ID,
   COHORT,
-  type Cohort,
   isCohort,
 } from '@agent-canary/conventions';
-import { OTHER_CATEGORY } from '@agent-canary/stats';
 import { type Attributes, type Context, diag } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { ADVERSE_SIGNALS, SeriesAggregate } from './aggregate.js';
+import type { SeriesAggregate } from './aggregate.js';
+import { TimeBuckets } from './buckets.js';
 import {
   type BehaviorSpanProcessorConfig,
   type BehaviorSpanProcessorOptions,
   resolveBehaviorProcessorConfig,
 } from './config.js';
+import { configMismatch, MismatchWarnings } from './config-mismatch.js';
 import {
   addTotal,
   type CounterTotals,
@@ -30,73 +22,28 @@ import {
   emptyTotals,
   type Instruments,
   METRIC_ATTR,
-  SeriesAttributes,
+  type SeriesAttributes,
 } from './metrics.js';
+import { NameCap } from './name-cap.js';
 import { normalizeSpan } from './normalize/index.js';
+import { identityOf, sortSeries } from './series-key.js';
+import { SeriesTable } from './series-table.js';
 import {
-  type BucketSeriesSnapshot,
   PROCESSOR_SNAPSHOT_VERSION,
   type ProcessorSnapshot,
   type ProcessorSnapshotV1,
-  type SeriesKey,
   type SeriesSnapshot,
   type SpanCounts,
-  seriesKeyString,
-  sortSeries,
   upgradeSnapshot,
   type WindowSnapshot,
 } from './snapshot.js';
-import { ADVERSE_BITS, observeSubject, SUBJECT_BIT, type SubjectEntry, SubjectTracker, signalBit } from './subjects.js';
+import { removeStaleTemporaryFiles, restoreSnapshotFile, SnapshotFileWriter } from './snapshot-file.js';
+import { SubjectObserver } from './subject-observer.js';
+import { SubjectTracker } from './subjects.js';
 
 const PACKAGE_VERSION = '0.1.0';
-const MAX_MISMATCH_WARNINGS = 100;
-
-/**
- * How a span's configuration differs from the one its assigned release prescribes, or
- * undefined. The model is compared on model calls only (`gen_ai.request.model`, what the
- * framework actually sent); the prompt hash wherever the app recorded the one it used.
- */
-function configMismatch(attributes: Attributes, facts: AgentSpanFacts): string | undefined {
-  const assignedModel = attributes[ATTR_RELEASE_MODEL];
-  if (facts.kind === AGENT_SPAN_KIND.modelCall && typeof assignedModel === 'string') {
-    const used = attributes[ATTR_GEN_AI_REQUEST_MODEL];
-    if (typeof used === 'string' && used !== assignedModel) return `model ${used} instead of ${assignedModel}`;
-  }
-  const assignedPrompt = attributes[ATTR_RELEASE_PROMPT_HASH];
-  if (typeof assignedPrompt === 'string' && facts.promptHash !== undefined && facts.promptHash !== assignedPrompt) {
-    return `prompt ${facts.promptHash} instead of ${assignedPrompt}`;
-  }
-  return undefined;
-}
 
 const SKIP_REASON = { unrecognised: 'unrecognised', noRelease: 'no_release', seriesCap: 'series_cap' } as const;
-
-/** Bounded name vocabulary: the first `cap` names are kept, later ones become `other`. */
-class NameCap {
-  private readonly names = new Set<string>();
-  constructor(private readonly cap: number) {}
-  resolve(name: string): string {
-    if (this.names.has(name)) return name;
-    if (this.names.size >= this.cap) return OTHER_CATEGORY;
-    this.names.add(name);
-    return name;
-  }
-}
-
-interface Series {
-  readonly key: string;
-  readonly rolloutId: string;
-  readonly release: string;
-  readonly cohort: Cohort;
-  /** Set when a subject of this series could not be remembered (its scope was full). */
-  capReached: boolean;
-  lastSeenMillis: number;
-  readonly attributes: SeriesAttributes | undefined;
-  /** A rollout's series: the series outside rollouts of its release and cohort, once looked up. */
-  outside: Series | undefined;
-  /** Set when the series was evicted: a link to it is stale. */
-  evicted: boolean;
-}
 
 /** Time range of {@link BehaviorSpanProcessor.window}, ms since the epoch. */
 export interface WindowRange {
@@ -122,9 +69,10 @@ export class BehaviorSpanProcessor implements SpanProcessor {
   /** Resolved configuration. */
   readonly config: BehaviorSpanProcessorConfig;
   private readonly normalize: (span: ReadableSpan) => AgentSpanFacts | undefined;
-  private readonly buckets = new Map<number, Map<string, SeriesAggregate>>();
-  private readonly series = new Map<string, Series>();
+  private readonly buckets: TimeBuckets;
+  private readonly series: SeriesTable;
   private readonly subjects: SubjectTracker;
+  private readonly subjectObserver: SubjectObserver;
   private readonly toolNames: NameCap;
   private readonly topicNames: NameCap;
   private readonly scoreNames: NameCap;
@@ -134,9 +82,6 @@ export class BehaviorSpanProcessor implements SpanProcessor {
   /** Running total of skipped spans, for the observable counter. */
   private readonly skippedTotals: CounterTotals = emptyTotals();
   private readonly unrecognisedAttributes: Readonly<Record<string, Attributes>>;
-  private currentStart = Number.NaN;
-  private currentBucket: Map<string, SeriesAggregate> | undefined;
-  private lastSeries: Series | undefined;
   private counts: Record<keyof SpanCounts, number> = {
     received: 0,
     aggregated: 0,
@@ -145,17 +90,19 @@ export class BehaviorSpanProcessor implements SpanProcessor {
     droppedSeriesCap: 0,
     failed: 0,
   };
-  private seriesCapWarned = false;
-  private readonly mismatchesWarned = new Set<string>();
+  private readonly mismatches = new MismatchWarnings();
+  private readonly snapshotWriter: SnapshotFileWriter | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
-  private writes: Promise<void> = Promise.resolve();
   private shutdownPromise: Promise<void> | undefined;
 
   /** @throws ConfigError when an option is invalid. */
   constructor(options: BehaviorSpanProcessorOptions = {}) {
     this.config = resolveBehaviorProcessorConfig(options);
     this.normalize = options.normalize ?? normalizeSpan;
+    this.buckets = new TimeBuckets(this.config, (now) => this.evict(now));
+    this.series = new SeriesTable(this.config.maxSeries, this.config.meterProvider !== undefined);
     this.subjects = new SubjectTracker(this.config.maxSubjectsPerRollout, this.config.subjectPeriodMillis);
+    this.subjectObserver = new SubjectObserver(this.subjects, this.series, this.buckets);
     this.toolNames = new NameCap(this.config.maxToolNames);
     this.topicNames = new NameCap(this.config.maxTopics);
     this.scoreNames = new NameCap(this.config.maxScoreNames);
@@ -166,7 +113,9 @@ export class BehaviorSpanProcessor implements SpanProcessor {
       Object.fromEntries(Object.values(SKIP_REASON).map((reason) => [reason, Object.freeze({ reason })])),
     );
     if (this.config.snapshotPath !== undefined) {
-      this.restoreFromFile(this.config.snapshotPath);
+      removeStaleTemporaryFiles(this.config.snapshotPath);
+      restoreSnapshotFile(this.config.snapshotPath, (snapshot) => this.mergeSnapshot(snapshot));
+      this.snapshotWriter = new SnapshotFileWriter(this.config.snapshotPath);
       this.timer = setInterval(() => void this.persist(), this.config.snapshotIntervalMillis);
       this.timer.unref?.();
     }
@@ -217,8 +166,8 @@ export class BehaviorSpanProcessor implements SpanProcessor {
       return;
     }
     const now = this.config.now();
-    const bucket = this.bucketAt(now);
-    const series = this.seriesOf(
+    const bucket = this.buckets.at(now);
+    const series = this.series.seriesOf(
       facts.rolloutId ?? '',
       release,
       isCohort(facts.cohort) ? facts.cohort : COHORT.stable,
@@ -229,11 +178,11 @@ export class BehaviorSpanProcessor implements SpanProcessor {
       this.countSkipped(SKIP_REASON.seriesCap);
       return;
     }
-    const aggregate = this.aggregateIn(bucket, series.key);
+    const aggregate = this.buckets.aggregateIn(bucket, series.key);
     this.counts.aggregated++;
     if (mismatch !== undefined) {
       aggregate.configMismatches++;
-      this.warnMismatch(release, mismatch);
+      this.mismatches.warn(release, mismatch);
     }
     const attributes = series.attributes;
     const instruments = this.instruments;
@@ -299,108 +248,8 @@ export class BehaviorSpanProcessor implements SpanProcessor {
       }
     }
     if (facts.subject !== undefined) {
-      this.recordSubject(facts, facts.subject, series, aggregate, bucket, tool, topic, now);
+      this.subjectObserver.record(facts, facts.subject, series, aggregate, bucket, tool, topic, now);
     }
-  }
-
-  /**
-   * The subject-level observations of a span (see subjects.ts): with a rollout id, once
-   * per rollout in the series of the cohort the subject entered the rollout in; and, with
-   * or without one, once per release and subject period in the series outside rollouts of
-   * the cohort the subject was first seen in during the period. `aggregate` is the span's
-   * series' aggregate in `bucket`.
-   */
-  private recordSubject(
-    facts: AgentSpanFacts,
-    subject: string,
-    series: Series,
-    aggregate: SeriesAggregate,
-    bucket: Map<string, SeriesAggregate>,
-    tool: string | undefined,
-    topic: string | undefined,
-    now: number,
-  ): void {
-    let outside = series;
-    let outsideAggregate: SeriesAggregate | undefined = aggregate;
-    if (series.rolloutId !== '') {
-      const entry = this.subjects.enterRollout(series.rolloutId, series.release, series.cohort, subject, now);
-      if (entry === undefined) series.capReached = true;
-      else this.observeEntry(entry, facts, series, aggregate, bucket, tool, topic, now);
-      const found = this.outsideOf(series, now);
-      if (found === undefined) return;
-      outside = found;
-      outsideAggregate = undefined;
-    }
-    const entry = this.subjects.enterPeriod(series.release, series.cohort, subject, now);
-    if (entry === undefined) {
-      outside.capReached = true;
-      return;
-    }
-    this.observeEntry(entry, facts, outside, outsideAggregate, bucket, tool, topic, now);
-  }
-
-  /**
-   * Counts a subject's observations into the series of its entry (the release and cohort
-   * it entered its scope with), in `series`' scope (its rollout, or outside rollouts).
-   * `aggregate` is `series`' aggregate in `bucket` when the caller has it.
-   */
-  private observeEntry(
-    entry: SubjectEntry,
-    facts: AgentSpanFacts,
-    series: Series,
-    aggregate: SeriesAggregate | undefined,
-    bucket: Map<string, SeriesAggregate>,
-    tool: string | undefined,
-    topic: string | undefined,
-    now: number,
-  ): void {
-    let target = series;
-    if (entry.release !== series.release || entry.cohort !== series.cohort) {
-      const entrySeries = this.lookupSeries(series.rolloutId, entry.release, entry.cohort, now);
-      if (entrySeries === undefined) return;
-      target = entrySeries;
-    }
-    const targetAggregate =
-      target === series && aggregate !== undefined ? aggregate : this.aggregateIn(bucket, target.key);
-    const events = observeSubject(entry, facts, targetAggregate, tool, topic);
-    const attributes = target.attributes;
-    if (attributes === undefined || events === 0) return;
-    if ((events & SUBJECT_BIT.seen) !== 0) addTotal(attributes.totals, 'subjectsNew', attributes.base, 1);
-    if ((events & ADVERSE_BITS) === 0) return;
-    for (const signal of ADVERSE_SIGNALS) {
-      if ((events & signalBit(signal)) !== 0) {
-        addTotal(attributes.totals, 'subjectsAdverse', attributes.with(METRIC_ATTR.signal, signal), 1);
-      }
-    }
-  }
-
-  /** The series outside rollouts of a rollout series' release and cohort (kept on the series). */
-  private outsideOf(series: Series, now: number): Series | undefined {
-    const linked = series.outside;
-    if (linked !== undefined && !linked.evicted) {
-      linked.lastSeenMillis = now;
-      return linked;
-    }
-    const outside = this.lookupSeries('', series.release, series.cohort, now);
-    series.outside = outside;
-    return outside;
-  }
-
-  private aggregateIn(bucket: Map<string, SeriesAggregate>, key: string): SeriesAggregate {
-    let aggregate = bucket.get(key);
-    if (aggregate === undefined) {
-      aggregate = new SeriesAggregate(this.config.maxTopics);
-      bucket.set(key, aggregate);
-    }
-    return aggregate;
-  }
-
-  /** Warns once per release and kind of mismatch (bounded), so a misconfigured app is noticed, not spammed. */
-  private warnMismatch(release: string, mismatch: string): void {
-    const key = `${release}\u0000${mismatch}`;
-    if (this.mismatchesWarned.has(key) || this.mismatchesWarned.size >= MAX_MISMATCH_WARNINGS) return;
-    this.mismatchesWarned.add(key);
-    diag.warn(`agent-canary behaviour processor: release ${release} served ${mismatch}`);
   }
 
   private countSkipped(reason: (typeof SKIP_REASON)[keyof typeof SKIP_REASON]): void {
@@ -412,7 +261,7 @@ export class BehaviorSpanProcessor implements SpanProcessor {
 
   private *counterTotals(): Iterable<CounterTotals> {
     yield this.skippedTotals;
-    for (const series of this.series.values()) if (series.attributes) yield series.attributes.totals;
+    yield* this.series.counterTotals();
   }
 
   private addTokens(aggregate: SeriesAggregate, facts: AgentSpanFacts, attributes: SeriesAttributes | undefined): void {
@@ -437,95 +286,11 @@ export class BehaviorSpanProcessor implements SpanProcessor {
     }
   }
 
-  private bucketAt(now: number): Map<string, SeriesAggregate> {
-    const { bucketMillis } = this.config;
-    const start = now - (((now % bucketMillis) + bucketMillis) % bucketMillis);
-    if (start === this.currentStart && this.currentBucket !== undefined) return this.currentBucket;
-    let bucket = this.buckets.get(start);
-    if (bucket === undefined) {
-      bucket = new Map();
-      this.buckets.set(start, bucket);
-    }
-    if (!(start < this.currentStart)) {
-      if (this.currentBucket !== undefined) for (const aggregate of this.currentBucket.values()) aggregate.compact();
-      this.currentStart = start;
-      this.currentBucket = bucket;
-      this.evict(now);
-    }
-    return bucket;
-  }
-
-  /** Drops buckets past the retention and series idle for `releaseIdleMillis`; runs once per bucket. */
+  /** Forgets subjects and series idle for `releaseIdleMillis`; runs once per bucket, after expired buckets are dropped. */
   private evict(now: number): void {
-    const oldest = now - this.config.retentionMillis;
-    for (const start of this.buckets.keys()) {
-      if (start + this.config.bucketMillis <= oldest) this.buckets.delete(start);
-    }
     const idle = now - this.config.releaseIdleMillis;
     this.subjects.evict(idle, this.subjects.periodStart(now));
-    for (const [key, series] of this.series) {
-      if (series.lastSeenMillis < idle) {
-        series.evicted = true;
-        this.series.delete(key);
-        if (this.lastSeries === series) this.lastSeries = undefined;
-      }
-    }
-  }
-
-  private seriesOf(rolloutId: string, release: string, cohort: Cohort, now: number): Series | undefined {
-    const last = this.lastSeries;
-    if (last !== undefined && last.release === release && last.cohort === cohort && last.rolloutId === rolloutId) {
-      last.lastSeenMillis = now;
-      return last;
-    }
-    const series = this.lookupSeries(rolloutId, release, cohort, now);
-    if (series !== undefined) this.lastSeries = series;
-    return series;
-  }
-
-  /** Finds or creates a series (undefined at `maxSeries`), without touching the last-series cache. */
-  private lookupSeries(rolloutId: string, release: string, cohort: Cohort, now: number): Series | undefined {
-    const key = seriesKeyString(rolloutId, release, cohort);
-    let series = this.series.get(key);
-    if (series === undefined) {
-      series = this.createSeries(key, rolloutId, release, cohort, now);
-      if (series === undefined) return undefined;
-    }
-    series.lastSeenMillis = now;
-    return series;
-  }
-
-  private createSeries(
-    key: string,
-    rolloutId: string,
-    release: string,
-    cohort: Cohort,
-    now: number,
-  ): Series | undefined {
-    if (this.series.size >= this.config.maxSeries) {
-      if (!this.seriesCapWarned) {
-        this.seriesCapWarned = true;
-        diag.warn(
-          `agent-canary behaviour processor: maxSeries (${this.config.maxSeries}) reached; spans of new series are dropped, and users served inside a rollout whose release has no series outside rollouts yet are not counted per subject period`,
-        );
-      }
-      return undefined;
-    }
-    const base: Attributes = { [ATTR_RELEASE_ID]: release, [ATTR_COHORT]: cohort };
-    if (rolloutId !== '') base[ATTR_ROLLOUT_ID] = rolloutId;
-    const series: Series = {
-      key,
-      rolloutId,
-      release,
-      cohort,
-      capReached: false,
-      lastSeenMillis: now,
-      attributes: this.instruments ? new SeriesAttributes(base) : undefined,
-      outside: undefined,
-      evicted: false,
-    };
-    this.series.set(key, series);
-    return series;
+    this.series.evictIdle(idle);
   }
 
   /**
@@ -538,20 +303,9 @@ export class BehaviorSpanProcessor implements SpanProcessor {
     if (!Number.isFinite(since) || !Number.isFinite(until)) {
       throw new RangeError(`window range must be finite numbers, received since=${since} until=${until}`);
     }
-    const merged = new Map<string, SeriesAggregate>();
-    // Expired buckets are dropped lazily, on the next span: never report them.
-    const oldest = this.config.now() - this.config.retentionMillis;
-    for (const [start, bucket] of this.buckets) {
-      if (start < since || start >= until || start + this.config.bucketMillis <= oldest) continue;
-      for (const [key, aggregate] of bucket) {
-        const existing = merged.get(key);
-        if (existing === undefined) merged.set(key, new SeriesAggregate(this.config.maxTopics).merge(aggregate));
-        else existing.merge(aggregate);
-      }
-    }
     const series: SeriesSnapshot[] = [];
-    for (const [key, aggregate] of merged) {
-      const identity = this.identityOf(key);
+    for (const [key, aggregate] of this.buckets.merged(since, until)) {
+      const identity = identityOf(key);
       series.push({ ...identity, ...aggregate.toJSON(), subjectCapReached: this.series.get(key)?.capReached ?? false });
     }
     const { bucketMillis } = this.config;
@@ -564,12 +318,6 @@ export class BehaviorSpanProcessor implements SpanProcessor {
     };
   }
 
-  private identityOf(key: string): SeriesKey {
-    const [rolloutId = '', release = '', cohort = COHORT.stable] = key.split('\u0000');
-    const safeCohort = isCohort(cohort) ? cohort : COHORT.stable;
-    return rolloutId === '' ? { release, cohort: safeCohort } : { rolloutId, release, cohort: safeCohort };
-  }
-
   /** Lifetime counts of the spans this processor saw. */
   spanCounts(): SpanCounts {
     return { ...this.counts };
@@ -577,17 +325,7 @@ export class BehaviorSpanProcessor implements SpanProcessor {
 
   /** Everything the processor holds, as versioned plain JSON (see {@link mergeSnapshots}). */
   snapshot(): ProcessorSnapshot {
-    const buckets = [...this.buckets.keys()]
-      .sort((a, b) => a - b)
-      .map((startMillis) => {
-        const bucket = this.buckets.get(startMillis) ?? new Map<string, SeriesAggregate>();
-        const series: BucketSeriesSnapshot[] = [...bucket].map(([key, aggregate]) => ({
-          ...this.identityOf(key),
-          aggregate: aggregate.toJSON(),
-        }));
-        return { startMillis, series: sortSeries(series) };
-      })
-      .filter((bucket) => bucket.series.length > 0);
+    const buckets = this.buckets.toSnapshot();
     return {
       v: PROCESSOR_SNAPSHOT_VERSION,
       takenAtMillis: this.config.now(),
@@ -613,53 +351,20 @@ export class BehaviorSpanProcessor implements SpanProcessor {
     const now = this.config.now();
     const oldest = now - this.config.retentionMillis;
     this.subjects.merge(snapshot.subjects);
-    for (const bucket of snapshot.buckets) {
-      if (bucket.startMillis + this.config.bucketMillis <= oldest) continue;
-      let target = this.buckets.get(bucket.startMillis);
-      if (target === undefined) {
-        target = new Map();
-        this.buckets.set(bucket.startMillis, target);
-      }
-      for (const entry of bucket.series) {
-        const key = seriesKeyString(entry.rolloutId ?? '', entry.release, entry.cohort);
-        const aggregate = SeriesAggregate.fromJSON(entry.aggregate, this.config.maxTopics);
-        // Keep the name caps consistent with what the buckets already hold.
-        for (const name of aggregate.toolCalls.keys()) this.toolNames.resolve(name);
-        for (const name of aggregate.scores.keys()) this.scoreNames.resolve(name);
-        const existing = target.get(key);
-        if (existing === undefined) target.set(key, aggregate);
-        else existing.merge(aggregate);
-      }
-    }
+    this.buckets.merge(snapshot.buckets, oldest, (aggregate) => {
+      // Keep the name caps consistent with what the buckets already hold.
+      for (const name of aggregate.toolCalls.keys()) this.toolNames.resolve(name);
+      for (const name of aggregate.scores.keys()) this.scoreNames.resolve(name);
+    });
     for (const field of Object.keys(this.counts) as (keyof SpanCounts)[]) {
       const value = snapshot.spans?.[field];
       if (typeof value === 'number' && Number.isFinite(value)) this.counts[field] += value;
     }
   }
 
-  private restoreFromFile(path: string): void {
-    if (!existsSync(path)) return;
-    try {
-      this.mergeSnapshot(JSON.parse(readFileSync(path, 'utf8')) as ProcessorSnapshot);
-    } catch (error) {
-      diag.warn(`agent-canary behaviour processor: could not restore the snapshot at ${path}; starting empty`, error);
-    }
-  }
-
   /** Writes the snapshot atomically (temporary file, then rename); failures go to diag. */
   private persist(): Promise<void> {
-    const path = this.config.snapshotPath;
-    if (path === undefined) return this.writes;
-    this.writes = this.writes.then(async () => {
-      const temporary = `${path}.${process.pid}.tmp`;
-      try {
-        await writeFile(temporary, JSON.stringify(this.snapshot()));
-        await rename(temporary, path);
-      } catch (error) {
-        diag.error(`agent-canary behaviour processor: could not write the snapshot to ${path}`, error);
-      }
-    });
-    return this.writes;
+    return this.snapshotWriter?.write(() => this.snapshot()) ?? Promise.resolve();
   }
 
   /** Writes the snapshot now when `snapshotPath` is set. */

@@ -1,5 +1,6 @@
 import type { Cohort } from '@agent-canary/conventions';
 import { type AggregateSnapshot, SeriesAggregate } from './aggregate.js';
+import { keyFields, keyOf, type SeriesKey, sortSeries } from './series-key.js';
 import { type SubjectScopeSnapshot, SubjectTracker } from './subjects.js';
 
 /**
@@ -7,14 +8,6 @@ import { type SubjectScopeSnapshot, SubjectTracker } from './subjects.js';
  * rollout with the cohort they entered in (1: per series); version 1 snapshots are still read.
  */
 export const PROCESSOR_SNAPSHOT_VERSION = 2;
-
-/** Identity of a series: aggregates are kept per (rollout, release, cohort). */
-export interface SeriesKey {
-  /** Absent when the spans carried no rollout id. */
-  readonly rolloutId?: string;
-  readonly release: string;
-  readonly cohort: Cohort;
-}
 
 /** Aggregates of one series over a window. */
 export interface SeriesSnapshot extends SeriesKey, AggregateSnapshot {
@@ -126,21 +119,6 @@ export function upgradeSnapshot(snapshot: ProcessorSnapshot | ProcessorSnapshotV
   };
 }
 
-/** @internal */
-export function seriesKeyString(rolloutId: string, release: string, cohort: string): string {
-  return `${rolloutId}\u0000${release}\u0000${cohort}`;
-}
-
-function keyOf(series: SeriesKey): string {
-  return seriesKeyString(series.rolloutId ?? '', series.release, series.cohort);
-}
-
-function keyFields(series: SeriesKey): SeriesKey {
-  return series.rolloutId === undefined
-    ? { release: series.release, cohort: series.cohort }
-    : { rolloutId: series.rolloutId, release: series.release, cohort: series.cohort };
-}
-
 /** Topic cap when merging windows for a selection (generous: names were capped at the source). */
 const MERGE_TOPIC_CAP = 1000;
 
@@ -202,12 +180,6 @@ export function mergeSnapshots(
     subjects: subjects.snapshot(),
     spans,
   };
-}
-
-/** @internal Orders series by release, cohort, rollout id, so equal contents give equal JSON. */
-export function sortSeries<T extends SeriesKey>(series: T[]): T[] {
-  const text = (key: SeriesKey) => `${key.release}\u0000${key.cohort}\u0000${key.rolloutId ?? ''}`;
-  return series.sort((x, y) => (text(x) < text(y) ? -1 : text(x) > text(y) ? 1 : 0));
 }
 
 /** Which series {@link selectSeries} merges: fields left out match any value. */

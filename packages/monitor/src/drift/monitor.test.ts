@@ -3,7 +3,9 @@ import { RolloutStore } from '@agent-canary/controller';
 import { createRng, QuantileSketch } from '@agent-canary/stats';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRelease } from '../registry/registry.js';
-import { createBehaviorMonitor, type DriftNotification, MONITOR_PHASE } from './monitor.js';
+import { createBehaviorMonitor } from './monitor.js';
+import type { DriftNotification } from './runtime.js';
+import { MONITOR_PHASE } from './status.js';
 import type { BehaviorWindowSource, MonitorWindow } from './types.js';
 import { emptyMonitorWindow, mergeMonitorWindows } from './window.js';
 
