@@ -85,7 +85,7 @@ export function rateSequential(
           ...(Number.isFinite(result.rrUpper) ? { upper: result.rrUpper } : {}),
         };
   const label = RATE_LABEL[signal] ?? signal;
-  const per = canary.unit === ANALYSIS_UNIT.subject ? 'subjects with at least one' : `per ${canary.unit}:`;
+  const per = canary.unit === ANALYSIS_UNIT.subject ? 'of subjects with' : `per ${canary.unit}:`;
   const rates = `canary ${canaryRate === undefined ? 'n/a' : percent(canaryRate)} vs control ${
     controlRate === undefined ? 'n/a' : percent(controlRate)
   } ${per} ${label}, ${canary.exposure} vs ${control.exposure} ${canary.unit}s${fallbackNote(check.unit, canary.unit)}`;
