@@ -17,6 +17,8 @@ import {
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 
+const alphaOf = (check: string) => Number(checkAlpha(check).toPrecision(3)).toString();
+
 const runsFrom = (name: string): number | undefined => {
   const value = process.env[name];
   return value === undefined ? undefined : Number(value);
@@ -87,10 +89,13 @@ it reads the same per-user event stream as the check that watches the scenario (
 refusal, or a tool switch at the second call, counted in the cohort the user entered), knows θ1 — the probability that an
 event of that stream is a canary user's, measured over all runs of the cell — and looks at the same 5-second ticks.
 At α = 0.01 it has the gate's whole false-rollback budget for one metric; "at the check's α" it has the share our gate gives
-that test (error ${checkAlpha('error_rate')}, refusal ${checkAlpha('refusal_rate')}, tool switch ${checkAlpha(
+that test (error ${alphaOf('error_rate')}, refusal ${alphaOf('refusal_rate')}, tool switch ${alphaOf(
     'tool_mix',
   )}): the gap between the two is the price of watching every
 metric with one budget, the gap between ours and the oracle at the check's α the price of not knowing the effect.
+Each user counts once: where a few heavy users send most requests (s = 1.5), a hard break's evidence (users with a
+failed turn) comes with many requests per user, and the oracle needs as many requests as our gate. At 50% every
+5-second look adds about 50 canary requests: a rollback's delay moves in steps of that size.
 
 ${formatDetection(report)}
 

@@ -224,6 +224,9 @@ const pct = (value: number) => `${(100 * value).toFixed(value < 0.1 ? 2 : 1)}%`;
 const gridLabel = (h: Heterogeneity) => `κ=${h.concentration}, s=${h.zipfExponent}`;
 const shareLabel = (basisPoints: number) => `${basisPoints / 100}%`;
 
+/** A/A runs per cell the false-rollback target asks for. */
+export const AA_TARGET_RUNS = 2000;
+
 /** Checks the issue's targets on the cells. */
 export function checkTargets(cells: readonly CellSummary[]): TargetCheck[] {
   const targets: TargetCheck[] = [];
@@ -235,30 +238,40 @@ export function checkTargets(cells: readonly CellSummary[]): TargetCheck[] {
   );
   const aaMet = aa.every((cell) => {
     const summary = ours(cell);
-    return summary !== undefined && summary.rate <= 0.01 && summary.rateHigh <= 0.012;
+    return summary !== undefined && summary.runs >= AA_TARGET_RUNS && summary.rate <= 0.01 && summary.rateHigh <= 0.012;
   });
+  const fewest = Math.min(...aa.map((cell) => ours(cell)?.runs ?? 0));
   targets.push({
-    target:
-      'A/A false rollback ≤ 1% with the Wilson 95% upper bound ≤ 1.2%, every grid cell and share (default configuration, checks every 5 s)',
+    target: `A/A false rollback ≤ 1% with the Wilson 95% upper bound ≤ 1.2% over ≥ ${AA_TARGET_RUNS.toLocaleString(
+      'en-US',
+    )} runs, every grid cell and share (default configuration, checks every 5 s)`,
     met: aa.length > 0 ? aaMet : null,
     detail:
       worst && ours(worst)
         ? `worst cell ${gridLabel(worst.heterogeneity)} at ${shareLabel(worst.canaryBasisPoints)}: ${pct(ours(worst)?.rate ?? 0)} [${pct(
             ours(worst)?.rateLow ?? 0,
-          )}, ${pct(ours(worst)?.rateHigh ?? 0)}] over ${ours(worst)?.runs} runs (${aa.length} cells)`
+          )}, ${pct(ours(worst)?.rateHigh ?? 0)}] over ${ours(worst)?.runs} runs (${aa.length} cells${
+            fewest < AA_TARGET_RUNS ? `; ${fewest} runs per cell are too few for the target` : ''
+          })`
         : 'not run',
   });
-  const effects = cells.filter((cell) => cell.effect && cell.ratioToOracle !== null);
-  const ratios = effects.map((cell) => cell.ratioToOracle?.requests ?? null);
-  const known = ratios.filter((ratio): ratio is number => ratio !== null);
-  targets.push({
-    target:
-      'median canary requests to rollback ≤ 1.5× the oracle (α = 0.01), effect cells where both roll back in most runs',
-    met: known.length > 0 ? known.every((ratio) => ratio <= 1.5) : null,
-    detail:
-      known.length > 0
-        ? `ratios ${Math.min(...known).toFixed(2)}–${Math.max(...known).toFixed(2)} over ${known.length} of ${effects.length} effect cells (the others: below 50% power for ours or the oracle within the horizon)`
-        : 'not run',
+  const effects = cells.filter((cell) => cell.effect && cell.oracle !== undefined);
+  const ratioTarget = (label: string, ratioOf: (cell: CellSummary) => number | null): void => {
+    const known = effects.map(ratioOf).filter((ratio): ratio is number => ratio !== null);
+    targets.push({
+      target: `median canary requests to rollback ≤ 1.5× the oracle ${label}, effect cells where both roll back in most runs`,
+      met: known.length > 0 ? known.every((ratio) => ratio <= 1.5) : null,
+      detail:
+        known.length > 0
+          ? `ratios ${Math.min(...known).toFixed(2)}–${Math.max(...known).toFixed(2)} over ${known.length} of ${effects.length} effect cells (the others: below 50% power for ours or the oracle within the horizon)`
+          : 'not run',
+    });
+  };
+  ratioTarget('at α = 0.01', (cell) => cell.ratioToOracle?.requests ?? null);
+  ratioTarget("at the check's α", (cell) => {
+    const mine = ours(cell)?.medianCanaryRequests ?? null;
+    const oracle = cell.oracle?.atCheck.medianCanaryRequests ?? null;
+    return mine === null || oracle === null ? null : mine / oracle;
   });
   const hard = cells.filter((cell) => cell.scenario === 'hard-break');
   const hardMedians = hard.map((cell) => ours(cell)?.medianCanaryRequests ?? null);
