@@ -256,23 +256,35 @@ export function checkTargets(cells: readonly CellSummary[]): TargetCheck[] {
         : 'not run',
   });
   const effects = cells.filter((cell) => cell.effect && cell.oracle !== undefined);
-  const ratioTarget = (label: string, ratioOf: (cell: CellSummary) => number | null): void => {
-    const known = effects.map(ratioOf).filter((ratio): ratio is number => ratio !== null);
+  // Per cell: our median and the oracle's, each null when below 50% power within the horizon.
+  const ratioTarget = (label: string, oracleOf: (cell: CellSummary) => number | null): void => {
+    const known: number[] = [];
+    const missed: string[] = [];
+    for (const cell of effects) {
+      const mine = ours(cell)?.medianCanaryRequests ?? null;
+      const oracle = oracleOf(cell);
+      if (mine !== null && oracle !== null) known.push(mine / oracle);
+      else if (oracle !== null)
+        missed.push(`${cell.scenario} ${gridLabel(cell.heterogeneity)} at ${shareLabel(cell.canaryBasisPoints)}`);
+    }
+    const parts = [
+      known.length > 0
+        ? `ratios ${Math.min(...known).toFixed(2)}–${Math.max(...known).toFixed(2)} over the ${known.length} of ${effects.length} effect cells where both roll back in most runs`
+        : 'no effect cell where both roll back in most runs',
+      ...(missed.length > 0
+        ? [
+            `ours below 50% power within the horizon where this oracle rolls back in most runs: ${missed.length} cell(s) (${missed.join('; ')})`,
+          ]
+        : []),
+    ];
     targets.push({
-      target: `median canary requests to rollback ≤ 1.5× the oracle ${label}, effect cells where both roll back in most runs`,
-      met: known.length > 0 ? known.every((ratio) => ratio <= 1.5) : null,
-      detail:
-        known.length > 0
-          ? `ratios ${Math.min(...known).toFixed(2)}–${Math.max(...known).toFixed(2)} over ${known.length} of ${effects.length} effect cells (the others: below 50% power for ours or the oracle within the horizon)`
-          : 'not run',
+      target: `median canary requests to rollback ≤ 1.5× the oracle ${label}`,
+      met: effects.length > 0 ? known.every((ratio) => ratio <= 1.5) && missed.length === 0 : null,
+      detail: effects.length > 0 ? parts.join('; ') : 'not run',
     });
   };
-  ratioTarget('at α = 0.01', (cell) => cell.ratioToOracle?.requests ?? null);
-  ratioTarget("at the check's α", (cell) => {
-    const mine = ours(cell)?.medianCanaryRequests ?? null;
-    const oracle = cell.oracle?.atCheck.medianCanaryRequests ?? null;
-    return mine === null || oracle === null ? null : mine / oracle;
-  });
+  ratioTarget('at α = 0.01', (cell) => cell.oracle?.atTotal.medianCanaryRequests ?? null);
+  ratioTarget("at the check's α", (cell) => cell.oracle?.atCheck.medianCanaryRequests ?? null);
   const hard = cells.filter((cell) => cell.scenario === 'hard-break');
   const hardMedians = hard.map((cell) => ours(cell)?.medianCanaryRequests ?? null);
   targets.push({
