@@ -1,3 +1,8 @@
+/**
+ * The aggregates of one series and their merge and JSON forms. One class on purpose
+ * (about 400 lines): its field lists drive `merge`, `toJSON` and `fromJSON` together, and
+ * splitting per-call from per-user fields would split every method in two.
+ */
 import {
   CategoricalDistribution,
   type CategoricalSnapshot,
