@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { RolloutStore } from '@agent-canary/controller';
+import { loadRolloutDefinition, type RolloutDefinition } from '../config.js';
 import { EXIT_CODE } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { CliFailure } from '../output.js';
@@ -37,6 +38,15 @@ export function resolveStorePath(context: CommandContext, option: string | undef
 /** Resolves a user-supplied path against the working directory. */
 export function resolvePath(context: CommandContext, path: string): string {
   return isAbsolute(path) ? path : resolve(context.io.cwd, path);
+}
+
+/** The rollout definition of `--config`, else of `AGENT_CANARY_CONFIG`; undefined when neither is given. */
+export async function optionalDefinition(
+  context: CommandContext,
+  option: string | undefined,
+): Promise<RolloutDefinition | undefined> {
+  const path = option ?? context.io.env[ENV.config];
+  return path ? loadRolloutDefinition(resolvePath(context, path), context.io.env) : undefined;
 }
 
 /** Who is acting: `--actor`, then `AGENT_CANARY_ACTOR`, then the login name. */

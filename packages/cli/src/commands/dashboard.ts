@@ -3,12 +3,12 @@ import { dirname, join } from 'node:path';
 import { type Notifier, RolloutStore, webhookNotifier } from '@agent-canary/controller';
 import { envValue, type RoutingAdapter } from '@agent-canary/conventions';
 import { describeReadAccess, SERVER_ENV, startServer } from '@agent-canary/server';
-import { loadRolloutDefinition, type RolloutDefinition, type RoutingDefinition } from '../config.js';
+import type { RolloutDefinition, RoutingDefinition } from '../config.js';
 import { actionController, storedRolloutActions } from '../controller-store.js';
 import { EXIT_CODE, type ExitCode } from '../exit-codes.js';
 import { CliFailure, createOutput } from '../output.js';
 import { createRoutingAdapter, ROUTING_FILE_ENV } from '../routing.js';
-import { type CommandContext, ENV, resolvePath, resolveStorePath, untilShutdown } from './context.js';
+import { type CommandContext, ENV, optionalDefinition, resolveStorePath, untilShutdown } from './context.js';
 
 /** Port of `agent-canary dashboard` (and `demo --dashboard`) when none is given. */
 export const DASHBOARD_PORT = 4319;
@@ -70,10 +70,7 @@ function actionRouting(
  */
 export async function dashboardCommand(context: CommandContext, options: DashboardCommandOptions): Promise<ExitCode> {
   const output = createOutput(context.io, options.json);
-  const configPath = options.config ?? context.io.env[ENV.config];
-  const definition = configPath
-    ? await loadRolloutDefinition(resolvePath(context, configPath), context.io.env)
-    : undefined;
+  const definition = await optionalDefinition(context, options.config);
   const location = locateStore(resolveStorePath(context, options.store, definition?.storePath));
   if (!existsSync(location.storePath)) {
     throw new CliFailure(

@@ -4,7 +4,15 @@ import { EXIT_CODE, type ExitCode } from '../exit-codes.js';
 import { CliFailure, createOutput, formatTable } from '../output.js';
 import { createProgress } from '../progress.js';
 import { type ManualAction, ROLLOUT_OUTCOME, type RolloutSummary } from '../store.js';
-import { type CommandContext, ENV, resolveActor, resolvePath, resolveStorePath, withStore } from './context.js';
+import {
+  type CommandContext,
+  ENV,
+  optionalDefinition,
+  resolveActor,
+  resolvePath,
+  resolveStorePath,
+  withStore,
+} from './context.js';
 
 /** Options of `rollout start`. */
 export interface RolloutStartOptions {
@@ -164,10 +172,7 @@ export async function rolloutAction(
   options: RolloutActionOptions,
 ): Promise<ExitCode> {
   const output = createOutput(context.io, options.json);
-  const configPath = options.config ?? context.io.env[ENV.config];
-  const definition = configPath
-    ? await loadRolloutDefinition(resolvePath(context, configPath), context.io.env)
-    : undefined;
+  const definition = await optionalDefinition(context, options.config);
   const storePath = resolveStorePath(context, options.store, definition?.storePath);
   const actor = resolveActor(context, options.actor);
   const outcome = await withStore(

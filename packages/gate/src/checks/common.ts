@@ -1,5 +1,5 @@
 /** What every check reads and the small helpers they share (formatting, brief evidence). */
-import type { Cohort, Verdict } from '@agent-canary/conventions';
+import { type Cohort, VERDICT, type Verdict } from '@agent-canary/conventions';
 import { ANALYSIS_UNIT, GATE_EVIDENCE, type GateConfig } from '../options.js';
 import type { EProcessResult } from '../stat-tests.js';
 import type { EpochMark, GateState, Tally } from '../state.js';
@@ -89,6 +89,17 @@ export function brief(
     ...(result ? { statistic: statistic(result) } : {}),
     reason: '',
   };
+}
+
+/** The reason of a check that failed at an earlier look (rejections are final). */
+export function rejectedEarlier(check: string, previous: string): string {
+  return `${check}: rejected earlier (${previous}); rejections are final.`;
+}
+
+/** How a drift check's reason ends: proven beyond the tolerance, past it without proof, or neither. */
+export function driftEnding(verdict: Verdict, pastTolerance: boolean): string {
+  if (verdict === VERDICT.fail) return ': a change beyond the tolerance, proven.';
+  return pastTolerance ? ': past the tolerance, but not yet told apart from which users landed in which arm.' : '.';
 }
 
 export function rejectedReason(state: GateState, check: string): string | undefined {

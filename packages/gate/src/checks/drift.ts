@@ -18,12 +18,14 @@ import {
   building,
   type CheckInputs,
   comparableEpochs,
+  driftEnding,
   enoughArms,
   fallbackNote,
   lean,
   measurement,
   num,
   percent,
+  rejectedEarlier,
   rejectedReason,
   statistic,
 } from './common.js';
@@ -161,14 +163,8 @@ export function toolMixDrift(inputs: CheckInputs): CheckEvidence {
     share.eValue,
   )}${switching ? `, switch test E=${num(switching.eValue)}` : ''}, each at α/${parts})`;
   const reason = previous
-    ? `${check.name}: rejected earlier (${previous}); rejections are final.`
-    : `${check.name}: ${moved}${switched}; tolerance ${percent(tolerance)}${fallbackNote(check.unit, unit)}; ${tests}${
-        verdict === VERDICT.fail
-          ? ': a change beyond the tolerance, proven.'
-          : largest > tolerance
-            ? ': past the tolerance, but not yet told apart from which users landed in which arm.'
-            : '.'
-      }`;
+    ? rejectedEarlier(check.name, previous)
+    : `${check.name}: ${moved}${switched}; tolerance ${percent(tolerance)}${fallbackNote(check.unit, unit)}; ${tests}${driftEnding(verdict, largest > tolerance)}`;
   return {
     check: check.name,
     method: CHECK_METHOD.drift,
@@ -205,14 +201,8 @@ export function lengthDrift(inputs: CheckInputs, reference: FrozenReference | nu
     check.maxKsDistance
   })${fallbackNote(check.unit, unit)}`;
   const reason = previous
-    ? `${check.name}: rejected earlier (${previous}); rejections are final.`
-    : `${check.name}: ${described}; E=${num(result.eValue)} ${result.reject ? '≥' : '<'} 1/α=${num(result.boundary)}${
-        verdict === VERDICT.fail
-          ? ': a change beyond the tolerance, proven.'
-          : ks !== undefined && ks > check.maxKsDistance
-            ? ': past the tolerance, but not yet told apart from which users landed in which arm.'
-            : '.'
-      }`;
+    ? rejectedEarlier(check.name, previous)
+    : `${check.name}: ${described}; E=${num(result.eValue)} ${result.reject ? '≥' : '<'} 1/α=${num(result.boundary)}${driftEnding(verdict, ks !== undefined && ks > check.maxKsDistance)}`;
   return {
     check: check.name,
     method: CHECK_METHOD.drift,
