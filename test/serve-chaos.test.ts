@@ -266,6 +266,8 @@ async function chaos(run: Run): Promise<ChaosResult> {
         }
         if (restartsAfterEnd++ >= RESTARTS_AFTER_END) {
           clearTimeout(killTimer);
+          // Traffic stops first: a graceful shutdown answers 503 to exports by design.
+          await traffic?.stop();
           serve.child.kill('SIGTERM');
           const exit = await serve.exited;
           if (exit.code !== 0) problems.push(`final SIGTERM: exit ${exit.code}\n${serve.output()}`);
