@@ -4,7 +4,7 @@
  * split changes, and fixes the sample-ratio test's split and baseline.
  */
 import type { GateContext } from './evaluator.js';
-import { ANALYSIS_UNIT, type GateConfig } from './options.js';
+import type { GateConfig } from './options.js';
 import { emptyTally, type GateState, type Tally } from './state.js';
 import { effectiveUnit, freezeReference, latencyOf, lengthOf, SUBJECT_DATA, tallyOf, toolsOf } from './tally.js';
 import type { CohortWindow, CohortWindows } from './windows.js';
@@ -81,19 +81,6 @@ export function advance(
         return total >= min ? tools : null;
       });
       if (toolReference) state = { ...state, toolReference };
-    }
-    if (
-      (state.switchReference ?? null) === null &&
-      config.checks.toolMix.enabled &&
-      mixUnit === ANALYSIS_UNIT.subject
-    ) {
-      const switchReference = freeze((w) => {
-        const firsts = w.subjectFirsts;
-        return firsts !== undefined && firsts.secondTools >= min
-          ? { secondTools: firsts.secondTools, switches: firsts.toolSwitches }
-          : null;
-      });
-      if (switchReference) state = { ...state, switchReference };
     }
   }
   const tally = tallyOf(windows, config, references);

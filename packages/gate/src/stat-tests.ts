@@ -186,15 +186,10 @@ function deriveCategories(reference: Readonly<Record<string, number>>): MixCateg
 /**
  * One-sided T-RATE e-values that a share moved by more than `tolerance` points h: up (the
  * canary's rate of the event is more than (b + h)/b times control's, b = max(π, h)) and,
- * when the share can fall that far and `downToo`, down ((π − h)/π). π is the stable
- * reference share, frozen before the counts. Rejecting the shifted null proves a change beyond the tolerance.
+ * when the share can fall that far, down ((π − h)/π). π is the stable reference share,
+ * frozen before the counts. Rejecting the shifted null proves a change beyond the tolerance.
  */
-function shareShiftLogEValues(
-  epochs: readonly RateCounts[],
-  share: number,
-  tolerance: number,
-  downToo = true,
-): number[] {
+function shareShiftLogEValues(epochs: readonly RateCounts[], share: number, tolerance: number): number[] {
   const rateEpochs = epochs.map((e) => ({
     rho0: e.rho0,
     canaryEvents: e.canaryEvents,
@@ -205,7 +200,7 @@ function shareShiftLogEValues(
   const base = Math.max(share, tolerance);
   const up = base > 0 ? (base + tolerance) / base : 1;
   const logs = [rateLogEValue(rateEpochs, up, undefined, 1)];
-  if (downToo && share > tolerance) logs.push(rateLogEValue(rateEpochs, (share - tolerance) / share, undefined, -1));
+  if (share > tolerance) logs.push(rateLogEValue(rateEpochs, (share - tolerance) / share, undefined, -1));
   return logs;
 }
 
@@ -256,21 +251,6 @@ export function mixShareEProcess(
     logs.push(...shareShiftLogEValues(counts, share, tolerance));
   }
   return eValueDecision(meanExp(logs), alpha);
-}
-
-/**
- * Tool switching with materiality: whether the share of units whose second tool call used
- * another tool than their first rose by more than `tolerance` points (reference share
- * `share`, frozen from stable). One-sided: a canary that picks its tools less consistently
- * for the same user regresses; one that calls one tool for everything shows in the shares.
- */
-export function switchShareEProcess(
-  epochs: readonly RateCounts[],
-  share: number,
-  tolerance: number,
-  alpha: number,
-): EProcessResult {
-  return eValueDecision(meanExp(shareShiftLogEValues(epochs, share, tolerance, false)), alpha);
 }
 
 /** SRM (§3.5): Dirichlet-multinomial e-value of cohort counts against the configured split. */

@@ -49,8 +49,6 @@ export interface GateState {
    * which rare tools are lumped and anchors each tool's share tolerance.
    */
   readonly toolReference: Record<string, number> | null;
-  /** Stable subjects with a second tool call, and how many switched tools, at the end of warm-up. */
-  readonly switchReference: { readonly secondTools: number; readonly switches: number } | null;
   readonly epochs: EpochMark[];
   /** Split of the first epoch, the only one on which the sample-ratio test runs; null once it changed. */
   readonly sampleRatioSplit: { readonly canaryBasisPoints: number; readonly controlBasisPoints: number } | null;
@@ -74,7 +72,6 @@ export function initialState(rolloutId: string): GateState {
     latencyReference: null,
     lengthReference: null,
     toolReference: null,
-    switchReference: null,
     epochs: [],
     sampleRatioSplit: null,
     rejected: {},

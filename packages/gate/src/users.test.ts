@@ -127,6 +127,28 @@ describe('users, not calls', () => {
     expect(caught).toBeGreaterThanOrEqual(2);
   });
 
+  it('catches the usual tool 95% -> 90%: the switch test has no tolerance to clear', async () => {
+    let caught = 0;
+    for (let seed = 1; seed <= 8; seed++) {
+      const sim = await rollout(
+        {
+          users: 20_000,
+          requestsPerSecond: 40,
+          seed,
+          habitStrength: 0.95,
+          canaryHabitStrength: 0.9,
+          canaryBasisPoints: 5000,
+        },
+        { ...MIX_ONLY, evidence: 'full' },
+        300,
+      );
+      const mix = sim.result.checks.find((c) => c.check === 'tool_mix');
+      if (mix?.verdict === 'fail') caught += 1;
+    }
+    // With the old 1-point tolerance on switching, half of these runs went uncaught.
+    expect(caught).toBeGreaterThanOrEqual(7);
+  });
+
   it('an observe-only check is computed and shown but never fails the gate', async () => {
     const broken = { errorRate: 0.3 };
     const acting = await rollout({ canary: broken }, { warmup: { minMillis: 30_000 } }, 600);

@@ -84,7 +84,11 @@ check at \`unit: 'request'\`: the call-counting behaviour the gate had before us
 ${formatFalseRollbacks(report)}
 
 **Time to rollback** — medians over all runs (a run without a rollback counts as never: "never" when fewer than half
-rolled back within the horizon), in canary requests / canary users. The **oracle** is a Wald SPRT told the true effect:
+rolled back), in canary requests / canary users. Power is counted within the horizon; to measure a median up to 1.5× an
+oracle median inside the horizon, effect runs follow our gate to ${TRAFFIC_DEFAULTS.effectFollowUp}× the horizon
+(${(TRAFFIC_DEFAULTS.effectFollowUp * report.horizonCanaryRequests).toLocaleString('en-US')} canary requests or ${
+    (TRAFFIC_DEFAULTS.effectFollowUp * TRAFFIC_DEFAULTS.horizonMillis) / 3_600_000
+  } h) while the oracle stops at the horizon. The **oracle** is a Wald SPRT told the true effect:
 it reads the same per-user event stream as the check that watches the scenario (each user's first failed turn, first
 refusal, or a tool switch at the second call, counted in the cohort the user entered), knows θ1 — the probability that an
 event of that stream is a canary user's, measured over all runs of the cell — and looks at the same 5-second ticks.
@@ -92,7 +96,8 @@ At α = 0.01 it has the gate's whole false-rollback budget for one metric; "at t
 that test (error ${alphaOf('error_rate')}, refusal ${alphaOf('refusal_rate')}, tool switch ${alphaOf(
     'tool_mix',
   )}): the gap between the two is the price of watching every
-metric with one budget, the gap between ours and the oracle at the check's α the price of not knowing the effect.
+metric with one budget, the gap between ours and the oracle at the check's α the price of not knowing the effect
+(the *× oracle* column: ours over the oracle at the check's α, the comparison at equal false-rollback risk).
 Each user counts once: where a few heavy users send most requests (s = 1.5), a hard break's evidence (users with a
 failed turn) comes with many requests per user, and the oracle needs as many requests as our gate. At 50% every
 5-second look adds about 50 canary requests: a rollback's delay moves in steps of that size.

@@ -29,11 +29,12 @@ export interface DetectionSummary {
   readonly rateHigh: number;
   /**
    * Median over ALL runs, a run without a rollback counting as never (null when fewer than
-   * half rolled back): what a team waits, typically.
+   * half rolled back): what a team waits, typically. In effect cells our gate is followed to
+   * 1.5× the horizon (`TRAFFIC_DEFAULTS.effectFollowUp`), the oracle to the horizon.
    */
   readonly medianCanaryRequests: number | null;
   readonly medianCanaryUsers: number | null;
-  /** Over the runs that rolled back. */
+  /** Over the runs that rolled back (followed as the median is). */
   readonly detectedCanaryRequests: DelaySummary | null;
   readonly detectedCanaryUsers: DelaySummary | null;
 }
@@ -67,7 +68,7 @@ export interface CellSummary {
     readonly atTotal: OracleSummary;
     readonly atCheck: OracleSummary;
   };
-  /** Our gate's median canary requests over the oracle's (α = 0.01), and users over users. */
+  /** Our gate's median canary requests over the oracle's at the check's α, and users over users. */
   readonly ratioToOracle: { readonly requests: number | null; readonly users: number | null } | null;
 }
 
@@ -126,17 +127,19 @@ function medianWithMisses(values: readonly number[], runs: number): number | nul
   return quantile([...sorted, ...new Array<number>(runs - values.length).fill(Number.POSITIVE_INFINITY)], 0.5);
 }
 
+/** Rate over detections within the horizon; delays over all (our gate is followed past it in effect runs). */
 function detectionSummary(
   runs: number,
-  detected: readonly { canaryRequests: number; canaryUsers: number }[],
+  detected: readonly { canaryRequests: number; canaryUsers: number; withinHorizon?: boolean }[],
 ): DetectionSummary {
-  const { low, high } = wilsonInterval(detected.length, runs);
+  const within = detected.filter((d) => d.withinHorizon !== false).length;
+  const { low, high } = wilsonInterval(within, runs);
   const requests = detected.map((d) => d.canaryRequests);
   const users = detected.map((d) => d.canaryUsers);
   return {
     runs,
-    rollbacks: detected.length,
-    rate: runs > 0 ? detected.length / runs : 0,
+    rollbacks: within,
+    rate: runs > 0 ? within / runs : 0,
     rateLow: low,
     rateHigh: high,
     medianCanaryRequests: medianWithMisses(requests, runs),
@@ -213,8 +216,8 @@ export function summariseCell(
     oracle: { stream: scenario.oracle.stream, check: scenario.oracle.check, theta1, atTotal, atCheck },
     ratioToOracle: ours
       ? {
-          requests: ratio(ours.medianCanaryRequests, atTotal.medianCanaryRequests),
-          users: ratio(ours.medianCanaryUsers, atTotal.medianCanaryUsers),
+          requests: ratio(ours.medianCanaryRequests, atCheck.medianCanaryRequests),
+          users: ratio(ours.medianCanaryUsers, atCheck.medianCanaryUsers),
         }
       : null,
   };
@@ -385,7 +388,7 @@ export function formatDetection(report: SimulationReport): string {
       'oracle: power',
       'oracle α=0.01: median req. / users',
       "oracle at the check's α",
-      '× oracle (req. / users)',
+      "× oracle at the check's α (req. / users)",
       'ours: failing checks',
     ],
     rows,

@@ -57,6 +57,8 @@ export const REQUEST_UNIT_OPTIONS: GateOptions = Object.freeze({
 /** When a gate decided to roll back. */
 export interface Detection {
   readonly seconds: number;
+  /** Decided within the horizon (effect runs follow the gate past it). */
+  readonly withinHorizon: boolean;
   /** Canary requests served when the rollback was decided. */
   readonly canaryRequests: number;
   /** Distinct canary users exposed by then. */
@@ -196,14 +198,16 @@ function streamCount(cohort: CohortAccumulator, stream: OracleStream): number {
 
 /**
  * Simulates one run until every gate decided (and, for an effect scenario, the horizon:
- * the oracle's stream is recorded to the end) or the horizon. Deterministic in (seed, run,
+ * the oracle's stream is recorded to the end) or the horizon — for an effect scenario,
+ * `effectFollowUp` times the horizon for our gates. Deterministic in (seed, run,
  * heterogeneity, share): the same users and traffic for every scenario and gate.
  */
 export async function simulateRun(options: RunOptions): Promise<RunResult> {
   const { scenario, heterogeneity } = options;
   const horizonCanaryRequests = options.horizonCanaryRequests ?? TRAFFIC_DEFAULTS.horizonCanaryRequests;
   const horizonMillis = options.horizonMillis ?? TRAFFIC_DEFAULTS.horizonMillis;
-  const { requestsPerSecond, evaluationMillis, stableOutcomeMillis } = TRAFFIC_DEFAULTS;
+  const { requestsPerSecond, evaluationMillis, stableOutcomeMillis, effectFollowUp } = TRAFFIC_DEFAULTS;
+  const followUp = scenario.effect ? effectFollowUp : 1;
   const canaryBasisPoints = options.canaryBasisPoints;
   const controlBasisPoints = Math.min(canaryBasisPoints, 10_000 - canaryBasisPoints);
   const rng = createRng(options.seed).fork(
@@ -243,8 +247,10 @@ export async function simulateRun(options: RunOptions): Promise<RunResult> {
   let now = arrivals.exponential(requestsPerSecond / 1000);
   let nextTick = evaluationMillis;
   let stableFrozen = false;
-  const done = () => canary.requests >= horizonCanaryRequests || Math.min(now, nextTick) >= horizonMillis;
-  while (!done() && (pending > 0 || stream !== undefined)) {
+  const past = (extent: number) =>
+    canary.requests >= extent * horizonCanaryRequests || Math.min(now, nextTick) >= extent * horizonMillis;
+  while (!past(followUp) && (pending > 0 || (stream !== undefined && !past(1)))) {
+    const withinHorizon = !past(1);
     if (nextTick <= now) {
       ticks.push(canary.requests, canary.subjects);
       if (!stableFrozen && nextTick > stableOutcomeMillis) {
@@ -257,6 +263,7 @@ export async function simulateRun(options: RunOptions): Promise<RunResult> {
         if (failed !== undefined) {
           detections[gate.id] = {
             seconds: nextTick / 1000,
+            withinHorizon,
             canaryRequests: canary.requests,
             canaryUsers: canary.subjects,
             checks: failed,
@@ -286,7 +293,7 @@ export async function simulateRun(options: RunOptions): Promise<RunResult> {
       const before = stream === undefined ? 0 : streamCount(cohort, stream);
       flags[user] = cohort.record(outcome, seen, firstTool[user] ?? -1);
       if (outcome.tool >= 0 && (firstTool[user] ?? -1) < 0) firstTool[user] = outcome.tool;
-      if (stream !== undefined && streamCount(cohort, stream) > before) {
+      if (stream !== undefined && withinHorizon && streamCount(cohort, stream) > before) {
         oracleEvents.push(ticks.length / 2, isCanary ? 1 : 0);
       }
     }

@@ -71,6 +71,12 @@ export const TRAFFIC_DEFAULTS = Object.freeze({
   /** A run ends at this many canary requests or this long, whichever comes first. */
   horizonCanaryRequests: 7200,
   horizonMillis: 2 * 60 * 60 * 1000,
+  /**
+   * Effect runs follow our gate to this multiple of the horizon while the oracle stops at
+   * it: a median of ours up to 1.5× an oracle median inside the horizon is then measured,
+   * not cut off. Power is counted within the horizon, as the oracle's.
+   */
+  effectFollowUp: 1.5,
 });
 
 /** What the canary does to each user's behaviour (absent: as control). */

@@ -62,6 +62,30 @@ describe('simulateRun', () => {
     expect(result.ticks.length).toBe(2 * Math.ceil(result.ticks.length / 2));
   });
 
+  it('follows our gate to 1.5× the horizon in effect runs, and stops the oracle stream at the horizon', async () => {
+    const horizon = 400;
+    const result = await simulateRun({
+      seed: 2,
+      run: 0,
+      scenario: scenario('refusal'),
+      heterogeneity: MIDDLE,
+      canaryBasisPoints: 5000,
+      gates: [GATE.ours],
+      users: 2000,
+      horizonCanaryRequests: horizon,
+    });
+    // Ticks are (canary requests, users) pairs; the horizon falls in the first tick past it.
+    const requestsAt = result.ticks.filter((_, index) => index % 2 === 0);
+    const horizonTick = requestsAt.findIndex((requests) => requests >= horizon);
+    expect(horizonTick).toBeGreaterThan(0);
+    const eventTicks = result.oracleEvents.filter((_, index) => index % 2 === 0);
+    expect(eventTicks.length).toBeGreaterThan(0);
+    expect(Math.max(...eventTicks)).toBeLessThanOrEqual(horizonTick);
+    // A refusal rise this small is not proven in 600 canary requests: the run goes on to 1.5×.
+    expect(result.detections.ours).toBeNull();
+    expect(result.canaryRequests).toBe(1.5 * horizon);
+  });
+
   it('uses the same traffic in every scenario (common random numbers): the hard break is caught first', async () => {
     const run = (id: string) =>
       simulateRun({

@@ -1,14 +1,15 @@
 /**
  * Behaviour drift, canary vs control, with materiality built into the tests: tool use
  * (which tool users call first; how often they switch tools between their first and second
- * call) and answer length. Each test's null is "no change larger than the tolerance", so
- * a rejection proves a material change and fails; a point estimate past the tolerance
- * without that proof — which users landed in which arm can produce one — only warns.
+ * call) and answer length. Each test's null is "no change larger than the tolerance" (no
+ * rise at all for tool switching), so a rejection proves a material change and fails; a
+ * point estimate past the tolerance without that proof — which users landed in which arm
+ * can produce one — only warns.
  */
 import { COHORT, VERDICT, type Verdict } from '@agent-canary/conventions';
 import { quantileOf, totalCount } from '../buckets.js';
 import { ANALYSIS_UNIT } from '../options.js';
-import { type EProcessResult, mixShareEProcess, rankScoreEProcess, switchShareEProcess } from '../stat-tests.js';
+import { type EProcessResult, mixShareEProcess, rankScoreEProcess, rateEProcess } from '../stat-tests.js';
 import type { FrozenReference } from '../state.js';
 import { effectiveUnit, lengthOf, SUBJECT_DATA, toolsOf } from '../tally.js';
 import { CHECK_METHOD, type CheckEvidence } from '../types.js';
@@ -81,8 +82,10 @@ function switchRate(window: CohortWindow): { rate: number | undefined; samples: 
 /**
  * Tool mix: the share of each tool among the units' tool use (subject unit: each subject's
  * first tool call) and, at the subject unit, the share of subjects whose second tool call
- * used another tool than their first. Two tests with materiality `maxShareDrift`, each at
- * half the check's alpha (Bonferroni); the check's e-value is max(E_share, E_switch) / 2.
+ * used another tool than their first. The share test has materiality `maxShareDrift`; the
+ * switch test is one-sided without a tolerance — a user's own consistency is not a matter
+ * of taste, and any proven rise of switching is a regression. Each test runs at half the
+ * check's alpha (Bonferroni); the check's e-value is max(E_share, E_switch) / 2.
  */
 export function toolMixDrift(inputs: CheckInputs): CheckEvidence {
   const check = inputs.config.checks.toolMix;
@@ -93,27 +96,25 @@ export function toolMixDrift(inputs: CheckInputs): CheckEvidence {
   if (reference === null) return noReference(check.name, shownUnit, 'tool-use');
   const epochs = comparableEpochs(inputs, unit);
   const tolerance = check.maxShareDrift;
-  const switchReference = unit === ANALYSIS_UNIT.subject ? state.switchReference : null;
-  const parts = switchReference === null ? 1 : 2;
+  const switches = unit === ANALYSIS_UNIT.subject;
+  const parts = switches ? 2 : 1;
   const share = mixShareEProcess(
     epochs.map(({ mark, counts }) => ({ rho0: mark.rho0, canary: counts.mix[0], control: counts.mix[1] })),
     reference,
     tolerance,
     check.alpha / parts,
   );
-  const switching =
-    switchReference === null
-      ? undefined
-      : switchShareEProcess(
-          epochs.map(({ mark, counts }) => ({
-            rho0: mark.rho0,
-            canaryEvents: counts.switches[0],
-            controlEvents: counts.switches[1],
-          })),
-          switchReference.secondTools > 0 ? switchReference.switches / switchReference.secondTools : 0,
-          tolerance,
-          check.alpha / parts,
-        );
+  const switching = switches
+    ? rateEProcess(
+        epochs.map(({ mark, counts }) => ({
+          rho0: mark.rho0,
+          canaryEvents: counts.switches[0],
+          controlEvents: counts.switches[1],
+        })),
+        check.alpha / parts,
+        false,
+      )
+    : undefined;
   const eValue = Math.max(share.eValue, switching?.eValue ?? 0) / parts;
   const result: EProcessResult = {
     eValue,
@@ -164,7 +165,7 @@ export function toolMixDrift(inputs: CheckInputs): CheckEvidence {
   )}${switching ? `, switch test E=${num(switching.eValue)}` : ''}, each at α/${parts})`;
   const reason = previous
     ? rejectedEarlier(check.name, previous)
-    : `${check.name}: ${moved}${switched}; tolerance ${percent(tolerance)}${fallbackNote(check.unit, unit)}; ${tests}${driftEnding(verdict, largest > tolerance)}`;
+    : `${check.name}: ${moved}${switched}; share tolerance ${percent(tolerance)}${fallbackNote(check.unit, unit)}; ${tests}${driftEnding(verdict, (drift ?? 0) > tolerance)}`;
   return {
     check: check.name,
     method: CHECK_METHOD.drift,
