@@ -129,12 +129,13 @@ export interface ToxicityCheckOptions extends CheckOptions {
 /** Drift of tool use, canary vs control. */
 export interface ToolMixCheckOptions extends CheckOptions {
   /**
-   * Materiality: the change of a tool's share (of users' first tool calls), or of the share
-   * of users who switch tools between their first and second call, that the check tolerates
-   * (below it: a doubling). The test's null is "no change larger than this", so a rejection
-   * proves a larger one; a point estimate past it without that proof never fails. One point
-   * keeps proven-but-trivial drifts of very large populations from rolling back, and costs
-   * little evidence on the 5-point shifts the check is there to catch.
+   * Materiality: the change of a tool's share (of users' first tool calls) that the check
+   * tolerates (below it: a doubling). The test's null is "no change larger than this", so a
+   * rejection proves a larger one; a point estimate past it without that proof never fails.
+   * One point keeps proven-but-trivial drifts of very large populations from rolling back,
+   * and costs little evidence on the 5-point shifts the check is there to catch. The share
+   * of users who switch tools between their first and second call is tested without a
+   * tolerance: any proven rise of switching fails.
    * @default 0.01
    */
   readonly maxShareDrift?: number;
