@@ -6,7 +6,7 @@
 
 import { oracleDetection, streamTheta } from './oracle.js';
 import { GATE, GATE_LABELS, type GateId, gateConfigOf, type RunResult } from './run.js';
-import type { Heterogeneity, Scenario } from './scenarios.js';
+import { type Heterogeneity, type Scenario, TRAFFIC_DEFAULTS } from './scenarios.js';
 
 /** The false-rollback level the oracle is held to: the gate's whole budget. */
 export const ORACLE_ALPHA = 0.01;
@@ -276,7 +276,7 @@ export function checkTargets(cells: readonly CellSummary[]): TargetCheck[] {
         : 'no effect cell where both roll back in most runs',
       ...(missed.length > 0
         ? [
-            `ours below 50% power within the horizon where this oracle rolls back in most runs: ${missed.length} cell(s) (${missed.join('; ')})`,
+            `cells where this oracle rolls back in most runs within the horizon and ours not within ${TRAFFIC_DEFAULTS.effectFollowUp}× it: ${missed.length} (${missed.join('; ')})`,
           ]
         : []),
     ];
@@ -289,13 +289,24 @@ export function checkTargets(cells: readonly CellSummary[]): TargetCheck[] {
   ratioTarget('at α = 0.01', (cell) => cell.oracle?.atTotal.medianCanaryRequests ?? null);
   ratioTarget("at the check's α", (cell) => cell.oracle?.atCheck.medianCanaryRequests ?? null);
   const hard = cells.filter((cell) => cell.scenario === 'hard-break');
-  const hardMedians = hard.map((cell) => ours(cell)?.medianCanaryRequests ?? null);
+  const hardMedian = (cell: CellSummary) => ours(cell)?.medianCanaryRequests ?? null;
+  const under = (cell: CellSummary) => (hardMedian(cell) ?? Number.POSITIVE_INFINITY) < 100;
+  const listed = (list: readonly CellSummary[]) =>
+    list
+      .map(
+        (cell) =>
+          `${gridLabel(cell.heterogeneity)} at ${shareLabel(cell.canaryBasisPoints)}: ${hardMedian(cell) ?? 'never'}`,
+      )
+      .join('; ');
+  const over = hard.filter((cell) => !under(cell));
   targets.push({
     target: 'hard break (error 1% → 20%) rolled back in under 100 canary requests (median), every cell',
-    met: hard.length > 0 ? hardMedians.every((median) => median !== null && median < 100) : null,
+    met: hard.length > 0 ? over.length === 0 : null,
     detail:
       hard.length > 0
-        ? `medians ${hardMedians.map((median) => (median === null ? 'never' : String(median))).join(', ')}`
+        ? `under 100 in ${hard.length - over.length} of ${hard.length} cells (${listed(hard.filter(under))})${
+            over.length > 0 ? `; not in ${listed(over)}` : ''
+          }`
         : 'not run',
   });
   return targets;
