@@ -149,8 +149,7 @@ Reading, beside the detection benchmark's gate (61–70 at 5% for s ≤ 1.1; 100
 s = 1.5): settling users after up to 10 clean requests helps most where heavy users dominate, yet stays at 162–231
 canary requests for s = 1.5; at 50% for s ≤ 1.1 it gets to 91–111, under 100 in four of those six cells by 1–9
 requests. So with users as the unit, at this α and with 5-second looks, no test of this kind brings a hard break under
-100 canary requests when a few heavy users send most of the traffic. At a 5% canary the gate is faster than all of them: its error threshold (the
-users' mean against the 1% limit) is told the limit too, and the three failing evaluations in a row the controller waits
-for before acting on a threshold cost 10 s, about 10 canary requests there — and about 100 at 50%.`;
+100 canary requests when a few heavy users send most of the traffic. At a 5% canary the gate is faster than all of
+them: its error threshold (the users' mean against the 1% limit) is told the limit too.`;
   return { title: 'Hard break: what users as the unit can reach', markdown };
 }
