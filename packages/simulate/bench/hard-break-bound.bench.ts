@@ -150,6 +150,6 @@ s = 1.5): settling users after up to 10 clean requests helps most where heavy us
 canary requests for s = 1.5; at 50% for s ≤ 1.1 it gets to 91–111, under 100 in four of those six cells by 1–9
 requests. So with users as the unit, at this α and with 5-second looks, no test of this kind brings a hard break under
 100 canary requests when a few heavy users send most of the traffic. At a 5% canary the gate is faster than all of
-them: its error threshold (the users' mean against the 1% limit) is told the limit too.`;
+them; besides its error test it has an error threshold (the users' mean against the 1% limit), which knows the limit.`;
   return { title: 'Hard break: what users as the unit can reach', markdown };
 }
