@@ -400,7 +400,7 @@ export function formatDetection(report: SimulationReport): string {
       'oracle α=0.01: median req. / users',
       "oracle at the check's α",
       "× oracle at the check's α (req. / users)",
-      'ours: failing checks (to 1.5× the horizon)',
+      `ours: failing checks (to ${TRAFFIC_DEFAULTS.effectFollowUp}× the horizon)`,
     ],
     rows,
   );
