@@ -226,6 +226,7 @@ export function summariseCell(
 const pct = (value: number) => `${(100 * value).toFixed(value < 0.1 ? 2 : 1)}%`;
 const gridLabel = (h: Heterogeneity) => `κ=${h.concentration}, s=${h.zipfExponent}`;
 const shareLabel = (basisPoints: number) => `${basisPoints / 100}%`;
+const cellLabel = (cell: CellSummary) => `${gridLabel(cell.heterogeneity)} at ${shareLabel(cell.canaryBasisPoints)}`;
 
 /** A/A runs per cell the false-rollback target asks for. */
 export const AA_TARGET_RUNS = 2000;
@@ -251,7 +252,7 @@ export function checkTargets(cells: readonly CellSummary[]): TargetCheck[] {
     met: aa.length > 0 ? aaMet : null,
     detail:
       worst && ours(worst)
-        ? `worst cell ${gridLabel(worst.heterogeneity)} at ${shareLabel(worst.canaryBasisPoints)}: ${pct(ours(worst)?.rate ?? 0)} [${pct(
+        ? `worst cell ${cellLabel(worst)}: ${pct(ours(worst)?.rate ?? 0)} [${pct(
             ours(worst)?.rateLow ?? 0,
           )}, ${pct(ours(worst)?.rateHigh ?? 0)}] over ${ours(worst)?.runs} runs (${aa.length} cells${
             fewest < AA_TARGET_RUNS ? `; ${fewest} runs per cell are too few for the target` : ''
@@ -259,7 +260,7 @@ export function checkTargets(cells: readonly CellSummary[]): TargetCheck[] {
         : 'not run',
   });
   const effects = cells.filter((cell) => cell.effect && cell.oracle !== undefined);
-  // Per cell: our median and the oracle's, each null when below 50% power within the horizon.
+  // Per cell: our median (followed past the horizon) and the oracle's, each null when fewer than half rolled back.
   const ratioTarget = (label: string, oracleOf: (cell: CellSummary) => number | null): void => {
     const known: number[] = [];
     const missed: string[] = [];
@@ -267,8 +268,7 @@ export function checkTargets(cells: readonly CellSummary[]): TargetCheck[] {
       const mine = ours(cell)?.medianCanaryRequests ?? null;
       const oracle = oracleOf(cell);
       if (mine !== null && oracle !== null) known.push(mine / oracle);
-      else if (oracle !== null)
-        missed.push(`${cell.scenario} ${gridLabel(cell.heterogeneity)} at ${shareLabel(cell.canaryBasisPoints)}`);
+      else if (oracle !== null) missed.push(`${cell.scenario} ${cellLabel(cell)}`);
     }
     const parts = [
       known.length > 0
@@ -292,12 +292,7 @@ export function checkTargets(cells: readonly CellSummary[]): TargetCheck[] {
   const hardMedian = (cell: CellSummary) => ours(cell)?.medianCanaryRequests ?? null;
   const under = (cell: CellSummary) => (hardMedian(cell) ?? Number.POSITIVE_INFINITY) < 100;
   const listed = (list: readonly CellSummary[]) =>
-    list
-      .map(
-        (cell) =>
-          `${gridLabel(cell.heterogeneity)} at ${shareLabel(cell.canaryBasisPoints)}: ${hardMedian(cell) ?? 'never'}`,
-      )
-      .join('; ');
+    list.map((cell) => `${cellLabel(cell)}: ${hardMedian(cell) ?? 'never'}`).join('; ');
   const over = hard.filter((cell) => !under(cell));
   targets.push({
     target: 'hard break (error 1% → 20%) rolled back in under 100 canary requests (median), every cell',

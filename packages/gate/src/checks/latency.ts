@@ -19,6 +19,7 @@ import {
   lean,
   measurement,
   num,
+  rejectedEarlier,
   rejectedReason,
   statistic,
 } from './common.js';
@@ -77,9 +78,10 @@ export function latencySequential(inputs: CheckInputs, reference: FrozenReferenc
   let reason: string;
   if (result.reject || previous) {
     verdict = VERDICT.fail;
-    reason = result.reject
-      ? `${check.name}: the canary is slower than control (${described}); E=${num(result.eValue)} (${parts}) crossed 1/α=${num(result.boundary)}.`
-      : `${check.name}: rejected earlier (${previous}); rejections are final.`;
+    reason =
+      previous !== undefined && !result.reject
+        ? rejectedEarlier(check.name, previous)
+        : `${check.name}: the canary is slower than control (${described}); E=${num(result.eValue)} (${parts}) crossed 1/α=${num(result.boundary)}.`;
   } else if (building(result)) {
     verdict = VERDICT.warn;
     reason = `${check.name}: evidence of a slower canary is building (${described}, E=${num(result.eValue)}).`;

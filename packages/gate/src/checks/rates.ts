@@ -20,6 +20,7 @@ import {
   measurement,
   num,
   percent,
+  rejectedEarlier,
   rejectedReason,
   statistic,
 } from './common.js';
@@ -94,9 +95,10 @@ export function rateSequential(
   let reason: string;
   if (result.reject || previous) {
     verdict = VERDICT.fail;
-    reason = result.reject
-      ? `${check.name}: the canary has more ${label} than control (${rates}, ${bounds}); E=${num(result.eValue)} crossed 1/α=${num(result.boundary)}.`
-      : `${check.name}: rejected earlier (${previous}); rejections are final.`;
+    reason =
+      previous !== undefined && !result.reject
+        ? rejectedEarlier(check.name, previous)
+        : `${check.name}: the canary has more ${label} than control (${rates}, ${bounds}); E=${num(result.eValue)} crossed 1/α=${num(result.boundary)}.`;
   } else if (building(result)) {
     verdict = VERDICT.warn;
     reason = `${check.name}: evidence against the canary is building (${rates}, E=${num(result.eValue)} of ${num(result.boundary)}).`;
